@@ -1,0 +1,121 @@
+"""``python -m metakit``: data, release, check, grade, gradescope, and the demo (the main job)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from metakit.paths import REPO_ROOT
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from metakit.grading.release import assignments, generate_release
+
+    for hw in args.hw or assignments():
+        target = generate_release(hw, REPO_ROOT / "assignments")
+        print(f"released {hw} -> {target.relative_to(REPO_ROOT)}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from metakit.grading.check import check_notebook
+
+    result = check_notebook(Path(args.notebook), hw=args.hw)
+    print(result.render())
+    return 0 if result.ok else 1
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from metakit.grading.report import gradescope_results, summary_table, write_reports
+    from metakit.grading.runner import Grader, Kit, find_submissions, gradescope_submission
+
+    kit = Kit(Path(args.kit_root).resolve()) if args.kit_root else Kit()
+    paths = [Path(p).resolve() for p in args.submissions]
+    if args.gradescope:
+        submissions = [gradescope_submission(paths[0], args.hw)]
+    else:
+        submissions = find_submissions(paths, args.hw)
+    out = Path(args.out).resolve()
+    hidden = [*paths, out, *(Path(p) for p in args.hide)]
+    grader = Grader(args.hw, kit, isolation=args.isolation, extra_hidden=hidden)
+    try:
+        results = grader.grade_all(submissions, jobs=args.jobs, progress=not args.no_progress)
+    finally:
+        grader.close()
+    write_reports(results, args.hw, out)
+    if args.gradescope:
+        Path(args.gradescope).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.gradescope).write_text(json.dumps(gradescope_results(results[0]), indent=1))
+    print(summary_table(results, args.hw), end="")
+    print(f"reports in {out} (feedback/, gradescope/, grades.csv, instructor.log)")
+    return 0
+
+
+def cmd_gradescope(args: argparse.Namespace) -> int:
+    from metakit.grading.gradescope import build_autograder_zip
+
+    extras = "[lm]" if args.hw == "hw3" else ""
+    path = build_autograder_zip(args.hw, Path(args.out), extras=extras)
+    print(f"wrote {path}: upload it as the Gradescope autograder of {args.hw}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from metakit.demo import run_demo
+
+    return run_demo(jobs=args.jobs, hws=args.hw, out=Path(args.out))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m metakit", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    try:
+        from metakit.data.cli import add_data_commands
+    except ImportError:  # pragma: no cover - the data CLI is part of the package
+        pass
+    else:
+        add_data_commands(sub)
+
+    p = sub.add_parser("release", help="make the student notebooks in assignments/ with nbgrader")
+    p.add_argument("hw", nargs="*", help="assignments to release (default: all in solutions/)")
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("check", help="run the public checks of your notebook the way the grader runs it")
+    p.add_argument("notebook")
+    p.add_argument("--hw", default=None, help="assignment name (default: from the notebook)")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("grade", help="grade submissions with the hidden graders")
+    p.add_argument("hw")
+    p.add_argument("submissions", nargs="+", help="notebooks, folders of them, or nbgrader's submitted/")
+    p.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
+    p.add_argument("--out", default="grades", help="folder for the reports (default: grades/)")
+    p.add_argument("--gradescope", default=None, metavar="RESULTS_JSON",
+                   help="treat the one submission folder as Gradescope's and write results.json here")
+    p.add_argument("--kit-root", default=None, help="folder holding assignments/ and autograder/")
+    p.add_argument("--hide", action="append", default=[], help="another path student code must not see")
+    p.add_argument("--isolation", default="auto", choices=["auto", "namespaces", "process"])
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("gradescope", help="build a Gradescope autograder zip")
+    p.add_argument("hw")
+    p.add_argument("--out", default="autograder.zip")
+    p.set_defaults(func=cmd_gradescope)
+
+    p = sub.add_parser("demo", help="release every assignment and grade the reference solutions")
+    p.add_argument("--hw", nargs="*", default=None)
+    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--out", default="out/demo")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

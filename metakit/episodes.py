@@ -1,0 +1,230 @@
+"""N-way K-shot episodes sampled in memory from a ``[C, D, 28, 28]`` uint8 character array.
+
+One episode picks N characters in a random order (way ``j`` gets label ``j``), then K support
+and Q query drawings of each, without overlap. Episode ``i`` of a sampler depends only on
+``(seed, i)``: the same seed gives the same episodes whatever the batch size, and a DataLoader
+with any number of workers gives the same episodes as the sampler itself.
+
+Shapes (B episodes, N ways, K shots, Q queries, 28x28 images)::
+
+    episodes.support         [B, N, K, 28, 28]  float32 in [0, 1]
+    episodes.query           [B, N, Q, 28, 28]
+    episodes.classes         [B, N]             int64 character index of each way
+    episodes.flat()          support_x [B, N*K, 1, 28, 28], support_y [B, N*K],
+                             query_x   [B, N*Q, 1, 28, 28], query_y   [B, N*Q]
+
+How an assignment arranges episodes further (hw1's MANN layout, for example) is the student's work.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from metakit.data.charset import CharacterSet
+
+_MIX_A = 0x9E3779B97F4A7C15
+_MIX_B = 0xBF58476D1CE4E5B9
+_MASK = (1 << 63) - 1
+
+
+def episode_seed(seed: int, index: int) -> int:
+    """A 63-bit seed for episode ``index`` of a sampler seeded with ``seed``."""
+    x = (seed * _MIX_A + (index + 1) * _MIX_B) & _MASK
+    x ^= x >> 31
+    return (x * _MIX_A) & _MASK
+
+
+@dataclass
+class Episodes:
+    """A batch of episodes; see the module docstring for shapes."""
+
+    support: torch.Tensor
+    query: torch.Tensor
+    classes: torch.Tensor
+
+    @property
+    def ways(self) -> int:
+        return int(self.support.shape[1])
+
+    @property
+    def shots(self) -> int:
+        return int(self.support.shape[2])
+
+    @property
+    def queries(self) -> int:
+        return int(self.query.shape[2])
+
+    def support_labels(self) -> torch.Tensor:
+        """``[B, N, K]`` int64: way index of every support image."""
+        return _way_labels(self.support)
+
+    def query_labels(self) -> torch.Tensor:
+        """``[B, N, Q]`` int64: way index of every query image."""
+        return _way_labels(self.query)
+
+    def flat(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Support and query as flat image batches with a channel axis, ordered way-major."""
+        b, n, k = self.support.shape[:3]
+        q = self.query.shape[2]
+        hw = self.support.shape[-2:]
+        support_x = self.support.reshape(b, n * k, 1, *hw)
+        query_x = self.query.reshape(b, n * q, 1, *hw)
+        return (
+            support_x,
+            self.support_labels().reshape(b, n * k),
+            query_x,
+            self.query_labels().reshape(b, n * q),
+        )
+
+    def to(self, device: torch.device | str) -> "Episodes":
+        return Episodes(self.support.to(device), self.query.to(device), self.classes.to(device))
+
+
+def _way_labels(images: torch.Tensor) -> torch.Tensor:
+    b, n, k = images.shape[:3]
+    return torch.arange(n, device=images.device).view(1, n, 1).expand(b, n, k).contiguous()
+
+
+class EpisodeSampler:
+    """Seeded N-way K-shot Q-query episodes over a :class:`CharacterSet` (or its images array).
+
+    Args:
+        data: a CharacterSet or a uint8 array/tensor ``[C, D, H, W]``.
+        ways, shots, queries: N, K and Q. ``shots + queries`` must not exceed the drawers D.
+        seed: episode ``i`` depends only on ``(seed, i)``.
+        rotations: add the 90/180/270-degree rotations of every character as new classes (4C
+            classes; class ``r * C + c`` is character ``c`` rotated by ``r * 90`` degrees),
+            computed on the fly. Split characters first, then rotate within a split.
+        device: where the returned tensors live; images move as uint8, then become float.
+    """
+
+    def __init__(
+        self,
+        data: CharacterSet | np.ndarray | torch.Tensor,
+        ways: int,
+        shots: int,
+        queries: int,
+        seed: int = 0,
+        rotations: bool = False,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        images = data.images if isinstance(data, CharacterSet) else data
+        self.images = torch.as_tensor(np.asarray(images) if not torch.is_tensor(images) else images)
+        if self.images.dtype != torch.uint8 or self.images.ndim != 4:
+            raise ValueError(
+                f"EpisodeSampler wants uint8 images [C, D, H, W]; got {self.images.dtype} "
+                f"{tuple(self.images.shape)}"
+            )
+        num_chars, drawers = int(self.images.shape[0]), int(self.images.shape[1])
+        num_classes = num_chars * (4 if rotations else 1)
+        if ways < 1 or shots < 1 or queries < 0:
+            raise ValueError(f"need ways >= 1, shots >= 1, queries >= 0; got {ways}, {shots}, {queries}")
+        if ways > num_classes:
+            raise ValueError(
+                f"{ways}-way episodes need {ways} classes but this split has only {num_classes}"
+                f" ({num_chars} characters{' x 4 rotations' if rotations else ''})"
+            )
+        if shots + queries > drawers:
+            raise ValueError(
+                f"{shots} shots + {queries} queries = {shots + queries} drawings per class, "
+                f"but each character has only {drawers} drawers"
+            )
+        self.ways, self.shots, self.queries = ways, shots, queries
+        self.seed, self.rotations = int(seed), rotations
+        self.device = torch.device(device)
+        self.num_classes = num_classes
+        self._next = 0
+
+    # ------------------------------------------------------------------ indices
+    def episode_indices(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Classes ``[N]`` and drawers ``[N, K+Q]`` of episode ``index`` (pure function of seed)."""
+        gen = torch.Generator().manual_seed(episode_seed(self.seed, index))
+        classes = torch.randperm(self.num_classes, generator=gen)[: self.ways]
+        drawers_total = int(self.images.shape[1])
+        keys = torch.rand(self.ways, drawers_total, generator=gen)
+        drawers = keys.argsort(dim=1)[:, : self.shots + self.queries]
+        return classes, drawers
+
+    def _gather(self, classes: torch.Tensor, drawers: torch.Tensor) -> torch.Tensor:
+        """uint8 ``[B, N, K+Q, H, W]`` for classes ``[B, N]`` and drawers ``[B, N, K+Q]``."""
+        num_chars = int(self.images.shape[0])
+        chars = classes % num_chars
+        picked = self.images[chars.unsqueeze(-1), drawers]
+        if self.rotations:
+            quarter_turns = classes // num_chars
+            for r in (1, 2, 3):
+                mask = quarter_turns == r
+                if bool(mask.any()):
+                    picked[mask] = torch.rot90(picked[mask], r, dims=(-2, -1))
+        return picked
+
+    # ------------------------------------------------------------------ batches
+    def episodes(self, start: int, count: int) -> Episodes:
+        """Episodes ``start .. start+count-1`` as one batch."""
+        pairs = [self.episode_indices(i) for i in range(start, start + count)]
+        classes = torch.stack([c for c, _ in pairs])
+        drawers = torch.stack([d for _, d in pairs])
+        return self._assemble(classes, self._gather(classes, drawers))
+
+    def sample(self, batch_size: int) -> Episodes:
+        """The next ``batch_size`` episodes of this sampler's stream."""
+        batch = self.episodes(self._next, batch_size)
+        self._next += batch_size
+        return batch
+
+    def batches(self, batch_size: int, count: int | None = None) -> Iterator[Episodes]:
+        """Yield ``count`` batches (forever when None) from the stream."""
+        produced = 0
+        while count is None or produced < count:
+            yield self.sample(batch_size)
+            produced += 1
+
+    def reset(self, position: int = 0) -> None:
+        """Rewind (or skip) the stream to episode ``position``."""
+        self._next = position
+
+    def _assemble(self, classes: torch.Tensor, picked: torch.Tensor) -> Episodes:
+        picked = picked.to(self.device, non_blocking=True)
+        images = picked.float().div_(255.0)
+        return Episodes(
+            support=images[:, :, : self.shots],
+            query=images[:, :, self.shots :],
+            classes=classes.to(self.device),
+        )
+
+    # ------------------------------------------------------------- DataLoader
+    def dataset(self, length: int) -> "EpisodeDataset":
+        """A map-style Dataset whose item ``i`` is episode ``i`` (for DataLoader workers)."""
+        return EpisodeDataset(self, length)
+
+
+class EpisodeDataset(torch.utils.data.Dataset):
+    """Item ``i`` = (support uint8 ``[N, K, H, W]``, query uint8 ``[N, Q, H, W]``, classes ``[N]``).
+
+    Use :func:`collate_episodes` as the DataLoader's ``collate_fn`` to get :class:`Episodes`.
+    Items stay uint8 so workers ship 4x less; the collate converts to float last.
+    """
+
+    def __init__(self, sampler: EpisodeSampler, length: int) -> None:
+        self.sampler, self.length = sampler, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if not 0 <= index < self.length:
+            raise IndexError(index)
+        classes, drawers = self.sampler.episode_indices(index)
+        picked = self.sampler._gather(classes.unsqueeze(0), drawers.unsqueeze(0))[0]
+        return picked, classes
+
+
+def collate_episodes(items: list[tuple[torch.Tensor, torch.Tensor]], shots: int) -> Episodes:
+    """Stack DataLoader items into :class:`Episodes`; ``shots`` splits support from query."""
+    picked = torch.stack([p for p, _ in items])
+    classes = torch.stack([c for _, c in items])
+    images = picked.float().div_(255.0)
+    return Episodes(support=images[:, :, :shots], query=images[:, :, shots:], classes=classes)

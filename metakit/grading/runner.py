@@ -1,0 +1,216 @@
+"""Grade a batch of submissions: intake, run the hidden graders per submission, collect records.
+
+Each submission is graded by its own pytest process (trusted: it never imports student code) that
+starts one sandboxed worker per hidden test. Submissions run ``jobs`` at a time; one that breaks
+anything, the grader included, gets its messages and zeros, and the others go on.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from metakit.grading.intake import intake, read_notebook
+from metakit.paths import REPO_ROOT
+
+PYTEST_INI = "[pytest]\naddopts =\npython_files = test_*.py\n"
+
+
+@dataclass
+class Kit:
+    """Where an assignment's release template and hidden graders are."""
+
+    root: Path = REPO_ROOT
+
+    def template(self, hw: str) -> Path:
+        return self.root / "assignments" / hw / f"{hw}.ipynb"
+
+    def graders(self, hw: str) -> Path:
+        return self.root / "autograder" / hw
+
+    def private_paths(self) -> list[Path]:
+        return [self.root / "autograder", self.root / "solutions", self.root / "tests"]
+
+    def check(self, hw: str) -> None:
+        for path, what in ((self.template(hw), "released notebook (run `python -m metakit release`)"),
+                           (self.graders(hw), "hidden graders")):
+            if not path.exists():
+                raise FileNotFoundError(f"no {what} for {hw}: {path} does not exist")
+
+
+@dataclass
+class Submission:
+    student: str
+    notebook: Path | None
+    problem: str | None = None
+
+
+@dataclass
+class Graded:
+    """The result of one submission."""
+
+    student: str
+    tests: list[dict]
+    notes: list[str] = field(default_factory=list)
+    fatal: str | None = None
+    instructor_log: str = ""
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return round(sum(t["points"] for t in self.tests), 4)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(t["max_points"] for t in self.tests), 4)
+
+
+# --------------------------------------------------------------------------- finding submissions
+def find_submissions(paths: list[Path], hw: str) -> list[Submission]:
+    """Notebooks, folders of them, nbgrader's ``submitted/<student>/<hw>/`` or a Gradescope folder."""
+    found: list[Submission] = []
+    for path in map(Path, paths):
+        if path.is_file():
+            found.append(Submission(path.stem, path))
+        elif (path / "submitted").is_dir() or path.name == "submitted":
+            root = path if path.name == "submitted" else path / "submitted"
+            for student_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+                found.append(_one_notebook(student_dir.name, student_dir / hw, hw))
+        elif path.is_dir() and sorted(path.glob("*.ipynb")):
+            found += [Submission(nb.stem, nb) for nb in sorted(path.glob("*.ipynb"))]
+        elif path.is_dir():
+            subdirs = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+            found += [_one_notebook(d.name, d, hw) for d in subdirs]
+        else:
+            found.append(Submission(path.stem or str(path), None, f"{path} does not exist"))
+    return found
+
+
+def _one_notebook(student: str, folder: Path, hw: str) -> Submission:
+    notebooks = sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts) \
+        if folder.is_dir() else []
+    if not notebooks:
+        return Submission(student, None, f"no notebook (.ipynb) found in {folder}")
+    preferred = [nb for nb in notebooks if nb.stem == hw]
+    return Submission(student, (preferred or notebooks)[0])
+
+
+def gradescope_submission(folder: Path, hw: str) -> Submission:
+    return _one_notebook("submission", folder, hw)
+
+
+# --------------------------------------------------------------------------- grading
+class Grader:
+    """Grades submissions of one assignment; ``jobs`` submissions at a time."""
+
+    def __init__(self, hw: str, kit: Kit | None = None, isolation: str = "auto",
+                 extra_hidden: list[Path] | None = None) -> None:
+        self.hw, self.kit = hw, kit or Kit()
+        self.kit.check(hw)
+        self.template = read_notebook(self.kit.template(hw))
+        self.isolation = isolation
+        self.work = Path(tempfile.mkdtemp(prefix=f"metakit-grade-{hw}-"))
+        os.chmod(self.work, 0o700)
+        self.tests_dir = self.work / "graders"
+        shutil.copytree(self.kit.graders(hw), self.tests_dir,
+                        ignore=shutil.ignore_patterns("__pycache__", "variants"))
+        (self.tests_dir / "pytest.ini").write_text(PYTEST_INI)
+        self.hidden = [*self.kit.private_paths(), self.work, *(extra_hidden or [])]
+        self.collected = self._collect()
+
+    def close(self) -> None:
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def _pytest(self, extra: list[str], timeout: float) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "pytest", str(self.tests_dir), "-c", str(self.tests_dir / "pytest.ini"),
+                   "--rootdir", str(self.tests_dir), "-p", "metakit.grading.plugin", "-p", "no:cacheprovider",
+                   "--assert=plain", "-q", "--tb=no", "-W", "ignore", *extra]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(self.kit.root), os.environ.get("PYTHONPATH", "")]),
+               "PYTHONDONTWRITEBYTECODE": "1"}
+        return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, cwd=self.work)
+
+    def _collect(self) -> list[dict]:
+        results = self.work / "collected.json"
+        run = self._pytest(["--collect-only", "--metakit-results", str(results)], timeout=300)
+        if not results.exists():
+            raise RuntimeError(f"could not collect the hidden graders of {self.hw}:\n{run.stdout[-3000:]}{run.stderr[-3000:]}")
+        collected = json.loads(results.read_text())["collected"]
+        ungraded = [t["name"] for t in collected if not t["graded"]]
+        if ungraded:
+            raise RuntimeError(f"hidden tests without @graded in {self.hw}: {', '.join(ungraded)}")
+        return collected
+
+    @property
+    def max_score(self) -> float:
+        return sum(t["max_points"] for t in self.collected)
+
+    def grade(self, submission: Submission, index: int = 0) -> Graded:
+        started = time.monotonic()
+        try:
+            graded = self._grade(submission, index)
+        except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
+            graded = self._zeros(submission.student, f"grading failed: {type(exc).__name__}: {exc}")
+            graded.instructor_log += f"\n{type(exc).__name__}: {exc}"
+        graded.seconds = round(time.monotonic() - started, 2)
+        return graded
+
+    def _grade(self, submission: Submission, index: int) -> Graded:
+        if submission.notebook is None:
+            return self._zeros(submission.student, submission.problem or "no notebook submitted")
+        folder = self.work / f"submission-{index:04d}"
+        result = intake(self.template, submission.notebook)
+        result.write(folder)
+        if result.fatal:
+            graded = self._zeros(submission.student, result.fatal)
+            graded.notes = result.notes
+            return graded
+        results_path = folder / "results.json"
+        budget = sum(t["timeout"] for t in self.collected) * 1.5 + 120
+        hide = [arg for path in self.hidden for arg in ("--metakit-hide", str(path))]
+        try:
+            run = self._pytest(["--metakit-submission", str(folder), "--metakit-results", str(results_path),
+                                "--metakit-isolation", self.isolation, *hide], timeout=budget)
+            log = run.stdout[-6000:] + run.stderr[-6000:]
+        except subprocess.TimeoutExpired:
+            log = f"the grading run took more than {budget:.0f} s and was stopped"
+        records = json.loads(results_path.read_text())["tests"] if results_path.exists() else []
+        return Graded(submission.student, self._complete(records, log), notes=result.notes,
+                      instructor_log=log)
+
+    def _complete(self, records: list[dict], log: str) -> list[dict]:
+        """One record per collected test, in collection order; a test with no record gets zero."""
+        by_name = {r["name"]: r for r in records}
+        complete = []
+        for spec in self.collected:
+            record = by_name.get(spec["name"])
+            if record is None:
+                record = {**spec, "points": 0.0, "passed": False, "execution_time": 0.0,
+                          "message": "this test did not run to the end (the grading run was stopped)",
+                          "instructor_details": log[-2000:]}
+            complete.append(record)
+        return complete
+
+    def _zeros(self, student: str, message: str) -> Graded:
+        tests = [{**spec, "points": 0.0, "passed": False, "message": message, "instructor_details": "",
+                  "execution_time": 0.0} for spec in self.collected]
+        return Graded(student, tests, fatal=message)
+
+    def grade_all(self, submissions: list[Submission], jobs: int = 1, progress: bool = True) -> list[Graded]:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = [pool.submit(self.grade, sub, i) for i, sub in enumerate(submissions)]
+            bar = tqdm(total=len(futures), desc=f"grading {self.hw}", unit="submission", disable=not progress)
+            results = []
+            for future in futures:
+                results.append(future.result())
+                bar.update(1)
+            bar.close()
+        return results

@@ -1,0 +1,202 @@
+"""The student worker: a fresh interpreter that loads one submission and answers requests.
+
+Started by :mod:`metakit.grading.sandbox` with limits on time, memory, output and processes
+(and, when the grader runs as root, as an unprivileged user in its own mount, network and pid
+namespaces). It loads the submission's cells one by one, then serves requests read from one pipe
+and answers on another, in the npz + JSON format of :mod:`metakit.grading.wire`.
+
+Everything here runs next to hostile code: nothing it says is trusted by the grader, which checks
+every value it receives. Its only job is to call what the grader names and send back plain data.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import linecache
+import os
+import random
+import sys
+import traceback
+import types
+from typing import Any
+
+MAX_MESSAGE_CHARS = 2000
+
+
+class Worker:
+    def __init__(self, cells: list[dict], seed: int) -> None:
+        self.cells = cells
+        self.seed = seed
+        self.objects: dict[int, Any] = {}
+        self.module = types.ModuleType("submission")
+        self.module.__file__ = os.path.abspath("submission.py")
+        sys.modules["submission"] = self.module
+
+    # ------------------------------------------------------------------ loading
+    def load(self) -> list[dict]:
+        """Run every cell's definitions; a cell that raises is reported, the others still load."""
+        statuses = []
+        for index, cell in enumerate(self.cells):
+            label = cell["label"]
+            filename = f"<cell {label}>"
+            code = cell["code"]
+            linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+            try:
+                compiled = compile(code, filename, "exec")
+                exec(compiled, self.module.__dict__)  # noqa: S102 - this is the sandbox
+                statuses.append({"label": label, "ok": True})
+            except BaseException as exc:  # noqa: BLE001 - report anything, even SystemExit
+                statuses.append({"label": label, "ok": False, "error": describe(exc)})
+        return statuses
+
+    def defined_names(self) -> list[str]:
+        return sorted(n for n in self.module.__dict__ if not n.startswith("__"))
+
+    # ------------------------------------------------------------------ objects
+    def to_ref(self, value: Any) -> Any:
+        ref_id = len(self.objects) + 1
+        while ref_id in self.objects:
+            ref_id += 1
+        self.objects[ref_id] = value
+        from metakit.grading.wire import Ref
+
+        return Ref(ref_id, type(value).__name__)
+
+    def resolve_ref(self, ref: Any) -> Any:
+        if ref.id not in self.objects:
+            raise LookupError(f"no worker object #{ref.id}")
+        return self.objects[ref.id]
+
+    def resolve_target(self, target: str) -> Any:
+        """``"name.attr"`` in the submission, or ``"package.module:attr.attr"`` in a library."""
+        if ":" in target:
+            module_name, _, path = target.partition(":")
+            obj: Any = importlib.import_module(module_name)
+        else:
+            head, _, path = target.partition(".")
+            if head not in self.module.__dict__:
+                raise NameError(f"name '{head}' is not defined")
+            obj, path = self.module.__dict__[head], path
+        for part in filter(None, path.split(".")):
+            obj = getattr(obj, part)
+        return obj
+
+    # ------------------------------------------------------------------ requests
+    def handle(self, request: dict) -> dict:
+        op = request.get("op")
+        if op == "call":
+            fn = self.resolve_target(request["target"])
+            value = fn(*request.get("args", []), **request.get("kwargs", {}))
+        elif op == "method":
+            obj = request["ref"]
+            value = getattr(obj, request["name"])(*request.get("args", []), **request.get("kwargs", {}))
+        elif op == "attr":
+            value = getattr(request["ref"], request["name"])
+        elif op == "get":
+            value = self.resolve_target(request["target"])
+        elif op == "has":
+            return {"ok": True, "value": request["name"] in self.module.__dict__}
+        elif op == "exec":
+            namespace = dict(self.module.__dict__)
+            filename = f"<check {request.get('label', 'check')}>"
+            code = request["code"]
+            linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+            exec(compile(code, filename, "exec"), namespace)  # noqa: S102 - public check code
+            value = None
+        elif op == "release":
+            self.objects.pop(int(request["id"]), None)
+            value = None
+        else:
+            raise ValueError(f"unknown request {op!r}")
+        if request.get("keep"):
+            return {"ok": True, "value": self.to_ref(value)}
+        return {"ok": True, "value": value}
+
+
+def describe(exc: BaseException) -> dict:
+    """Type, message and the traceback frames that are in the student's cells."""
+    frames = []
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename.startswith(("<cell ", "<check ")):
+            where = frame.filename[1:-1]
+            frames.append({"where": where, "line": frame.lineno, "code": (frame.line or "").strip()})
+    if isinstance(exc, SyntaxError) and exc.filename and exc.filename.startswith("<cell "):
+        frames.append({"where": exc.filename[1:-1], "line": exc.lineno or 0, "code": (exc.text or "").strip()})
+    message = str(exc)
+    if isinstance(exc, OSError) and exc.errno == 27:  # EFBIG: RLIMIT_FSIZE reached
+        message = "printed or wrote more than the output limit allows (File too large)"
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[:MAX_MESSAGE_CHARS] + " ..."
+    return {"type": type(exc).__name__, "message": message, "frames": frames[-6:]}
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    try:
+        import numpy as np
+
+        np.random.seed(seed % 2**32)
+    except ImportError:
+        pass
+    try:
+        import torch
+
+        torch.manual_seed(seed)
+        torch.set_num_threads(int(os.environ.get("METAKIT_WORKER_THREADS", "1")))
+    except ImportError:
+        pass
+
+
+def serve(worker: Worker, reader, writer) -> None:
+    from metakit.grading import wire
+
+    import torch
+
+    def make_tensor(array, requires_grad: bool):
+        t = torch.from_numpy(array.copy())
+        return t.requires_grad_(True) if requires_grad else t
+
+    while True:
+        try:
+            frame = wire.read_frame(reader)
+        except EOFError:
+            return
+        try:
+            request = wire.decode_message(frame, make_tensor=make_tensor, resolve_ref=worker.resolve_ref)
+            if request.get("op") == "exit":
+                return
+            reply = worker.handle(request)
+            payload = wire.encode_message(reply, to_ref=worker.to_ref)
+        except BaseException as exc:  # noqa: BLE001 - report everything, SystemExit included
+            error = describe(exc)
+            if isinstance(exc, MemoryError):
+                error["message"] = "ran out of memory" + (f" ({exc})" if str(exc) else "")
+            payload = wire.encode_message({"ok": False, "error": error})
+        wire.write_frame(writer, payload)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cells", required=True)
+    parser.add_argument("--rfd", type=int, required=True)
+    parser.add_argument("--wfd", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    from metakit.grading import wire
+
+    reader = wire.fd_stream(args.rfd, "rb")
+    writer = wire.fd_stream(args.wfd, "wb")
+    with open(args.cells, encoding="utf-8") as f:
+        cells = json.load(f)
+    seed_everything(args.seed)
+    worker = Worker(cells, args.seed)
+    statuses = worker.load()
+    hello = {"ok": True, "value": {"cells": statuses, "names": worker.defined_names()}}
+    wire.write_frame(writer, wire.encode_message(hello))
+    serve(worker, reader, writer)
+
+
+if __name__ == "__main__":
+    main()

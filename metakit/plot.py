@@ -3,13 +3,9 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-import matplotlib
+import matplotlib.pyplot as plt
 
-matplotlib.use("Agg") if not matplotlib.get_backend().lower().startswith(("module://", "nbagg", "widget")) else None
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from metakit.episodes import Episodes  # noqa: E402
+from metakit.episodes import Episodes
 
 
 def episode_grid(episodes: Episodes, index: int = 0, title: str | None = None) -> plt.Figure:

@@ -1,0 +1,33 @@
+"""Shared fixtures of the kit's own tests."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from metakit.paths import REPO_ROOT, shared_omniglot_dir
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test writes data caches to one temporary folder per session, never to ~/.cache."""
+    if "METAKIT_CACHE" not in os.environ:
+        cache = tmp_path_factory.getbasetemp() / "metakit-cache"
+        cache.mkdir(exist_ok=True)
+        monkeypatch.setenv("METAKIT_CACHE", str(cache))
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture
+def omniglot_dir() -> Path:
+    """The real minimal Omniglot splits beside the repo; skips with a clear message when absent."""
+    folder = shared_omniglot_dir()
+    if not (folder / "images_background_small1.zip").exists():
+        pytest.skip(f"real Omniglot not found in {folder} (the two official minimal splits belong "
+                    f"there; set METAKIT_OMNIGLOT to another folder)")
+    return folder

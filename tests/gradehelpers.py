@@ -23,6 +23,6 @@ def results(out: Path, student: str) -> dict:
     return json.loads((out / "gradescope" / f"{student}.json").read_text())
 
 
-def tests_by_name(result: dict) -> dict[str, dict]:
+def by_test_name(result: dict) -> dict[str, dict]:
     """Per-test entries keyed by the test function's name."""
     return {t["name"].rsplit("(", 1)[1].rstrip(")"): t for t in result["tests"]}

@@ -9,7 +9,7 @@ import pytest
 
 from metakit.grading.variants import apply_variant, load_variant, variants_for
 from metakit.paths import REPO_ROOT
-from tests.gradehelpers import grade_cli, results, tests_by_name
+from tests.gradehelpers import grade_cli, results, by_test_name
 
 FAST = {"hw_example"}
 ASSIGNMENTS = sorted(p.name for p in (REPO_ROOT / "autograder").iterdir() if p.is_dir()) \
@@ -42,7 +42,7 @@ def test_grader_validity(hw: str, tmp_path: Path) -> None:
     problems = []
     for variant in variants:
         graded = results(out, f"variant-{variant.name}")
-        tests = tests_by_name(graded)
+        tests = by_test_name(graded)
         missing = [t for t in variant.catches if t not in tests]
         if missing:
             problems.append(f"{variant.name}: names unknown tests {missing}")

@@ -1,0 +1,108 @@
+"""The episode sampler: shapes, labels, disjoint support/query, determinism, rotations, errors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from metakit.data.charset import CharacterSet
+from metakit.episodes import EpisodeSampler, collate_episodes
+
+
+def numbered_images(chars: int = 30, drawers: int = 20) -> np.ndarray:
+    """uint8 [C, D, 28, 28] where pixel (0, 0) = character and (0, 1) = drawer: easy to trace."""
+    images = np.zeros((chars, drawers, 28, 28), dtype=np.uint8)
+    images[:, :, 0, 0] = np.arange(chars)[:, None]
+    images[:, :, 0, 1] = np.arange(drawers)[None, :]
+    images[:, :, 5:20, 10] = 255  # an asymmetric stroke, so rotations are visible
+    return images
+
+
+def decode(images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    raw = (images * 255).round().to(torch.int64).numpy()
+    return raw[..., 0, 0], raw[..., 0, 1]
+
+
+def test_shapes_dtypes_and_range() -> None:
+    batch = EpisodeSampler(numbered_images(), ways=5, shots=2, queries=3, seed=0).sample(4)
+    assert batch.support.shape == (4, 5, 2, 28, 28) and batch.query.shape == (4, 5, 3, 28, 28)
+    assert batch.support.dtype == torch.float32 and batch.classes.dtype == torch.int64
+    assert 0.0 <= float(batch.support.min()) and float(batch.support.max()) <= 1.0
+    sx, sy, qx, qy = batch.flat()
+    assert sx.shape == (4, 10, 1, 28, 28) and sy.shape == (4, 10) and qx.shape == (4, 15, 1, 28, 28)
+    assert sy[0].tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+
+
+def test_labels_follow_the_random_class_order() -> None:
+    batch = EpisodeSampler(numbered_images(), ways=5, shots=2, queries=3, seed=1).sample(8)
+    chars_s, drawers_s = decode(batch.support)
+    chars_q, drawers_q = decode(batch.query)
+    for b in range(8):
+        for way in range(5):
+            assert set(chars_s[b, way]) == {int(batch.classes[b, way])}
+            assert set(chars_q[b, way]) == {int(batch.classes[b, way])}
+            assert not set(drawers_s[b, way]) & set(drawers_q[b, way]), "support and query overlap"
+        assert len(set(batch.classes[b].tolist())) == 5, "a class twice in one episode"
+    orders = {tuple(np.argsort(batch.classes[b].numpy())) for b in range(8)}
+    assert len(orders) > 1, "labels are always assigned in sorted class order"
+
+
+def test_same_episodes_whatever_the_batch_size() -> None:
+    images = numbered_images()
+    whole = EpisodeSampler(images, 5, 1, 2, seed=7).sample(12)
+    pieces = EpisodeSampler(images, 5, 1, 2, seed=7)
+    parts = [pieces.sample(n) for n in (5, 1, 6)]
+    assert torch.equal(whole.support, torch.cat([p.support for p in parts]))
+    assert torch.equal(whole.classes, torch.cat([p.classes for p in parts]))
+    other = EpisodeSampler(images, 5, 1, 2, seed=8).sample(12)
+    assert not torch.equal(whole.classes, other.classes)
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_dataloader_workers_give_the_same_episodes(workers: int) -> None:
+    sampler = EpisodeSampler(numbered_images(), 4, 2, 3, seed=3)
+    loader = DataLoader(sampler.dataset(10), batch_size=5, num_workers=workers,
+                        collate_fn=lambda items: collate_episodes(items, shots=2))
+    batches = list(loader)
+    direct = EpisodeSampler(numbered_images(), 4, 2, 3, seed=3).sample(10)
+    assert torch.equal(torch.cat([b.support for b in batches]), direct.support)
+    assert torch.equal(torch.cat([b.query for b in batches]), direct.query)
+
+
+def test_rotations_are_new_classes() -> None:
+    images = numbered_images(chars=3)
+    sampler = EpisodeSampler(images, ways=12, shots=1, queries=1, seed=0, rotations=True)
+    batch = sampler.sample(2)
+    assert sorted(batch.classes[0].tolist()) == list(range(12))
+    for b in range(2):
+        for way in range(12):
+            cls = int(batch.classes[b, way])
+            char, turns = cls % 3, cls // 3
+            image = (batch.support[b, way, 0] * 255).round().to(torch.uint8)
+            expected = torch.rot90(torch.from_numpy(images[char, 0]), turns, dims=(0, 1))
+            # the drawer differs, so compare the stroke (identical for every drawer here)
+            assert torch.equal(image[3:25, 3:25], expected[3:25, 3:25])
+
+
+def test_charset_input_and_device() -> None:
+    images = numbered_images()
+    charset = CharacterSet(images, [{"alphabet": "a", "character": f"c{i}"} for i in range(30)])
+    batch = EpisodeSampler(charset, 3, 1, 1, seed=0, device="cpu").sample(2)
+    assert batch.support.device.type == "cpu"
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({"ways": 31, "shots": 1, "queries": 1}, "31-way episodes need 31 classes but this split has only 30"),
+     ({"ways": 5, "shots": 15, "queries": 6}, "21 drawings per class"),
+     ({"ways": 0, "shots": 1, "queries": 1}, "need ways >= 1")],
+)
+def test_impossible_requests_say_why(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        EpisodeSampler(numbered_images(), **kwargs)
+
+
+def test_wrong_array_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="uint8 images"):
+        EpisodeSampler(np.zeros((3, 20, 28, 28), dtype=np.float32), 2, 1, 1)

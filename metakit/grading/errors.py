@@ -25,6 +25,9 @@ class StudentError(StudentProblem):
         lines = [f"your code raised {kind} while {doing}" + (f": {text}" if text else "")]
         for frame in error.get("frames", [])[-4:]:
             lines.append(f"  in {frame.get('where')}, line {frame.get('line')}: {frame.get('code')}")
+        if kind == "MemoryError" or "allocate memory" in text:
+            lines.append("  (your code asked for more memory than this test allows: look for a tensor far "
+                         "larger than the data)")
         if kind == "NotImplementedError":
             lines.append("  (this part still raises NotImplementedError: replace that line with your code)")
         return cls("\n".join(lines))

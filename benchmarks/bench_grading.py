@@ -1,0 +1,63 @@
+"""Grading throughput: 20 submissions of hw_example with --jobs 1 and --jobs 2, and the speed-up.
+
+Submissions are the reference, the untouched release and variants of both, so the batch has the
+mix of passes, failures and exceptions a real class produces. Both runs use the same grader code
+in this process: the printed ratio is jobs-2 time over jobs-1 time.
+
+    python benchmarks/bench_grading.py [--count 20] [--hw hw_example]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from metakit.grading.runner import Grader, find_submissions
+from metakit.paths import REPO_ROOT
+
+
+def make_submissions(hw: str, count: int, folder: Path) -> None:
+    reference = REPO_ROOT / "solutions" / hw / f"{hw}.ipynb"
+    release = REPO_ROOT / "assignments" / hw / f"{hw}.ipynb"
+    for i in range(count):
+        source = reference if i % 3 else release
+        notebook = json.loads(source.read_text())
+        notebook["metadata"]["student"] = f"s{i:02d}"
+        (folder / f"student{i:02d}.ipynb").write_text(json.dumps(notebook))
+
+
+def timed_batch(hw: str, folder: Path, jobs: int) -> tuple[float, float]:
+    grader = Grader(hw)
+    try:
+        started = time.perf_counter()
+        results = grader.grade_all(find_submissions([folder], hw), jobs=jobs, progress=True)
+        elapsed = time.perf_counter() - started
+    finally:
+        grader.close()
+    return elapsed, sum(r.score for r in results)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=20)
+    parser.add_argument("--hw", default="hw_example")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bench-grading-"))
+    try:
+        make_submissions(args.hw, args.count, folder)
+        one, score_one = timed_batch(args.hw, folder, jobs=1)
+        two, score_two = timed_batch(args.hw, folder, jobs=2)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert score_one == score_two, "the same submissions got different totals"
+    print(f"{args.count} submissions of {args.hw}")
+    print(f"  --jobs 1: {one:7.1f} s  ({one / args.count:.2f} s per submission)")
+    print(f"  --jobs 2: {two:7.1f} s  ({two / args.count:.2f} s per submission)")
+    print(f"  speed-up (jobs 1 / jobs 2): {one / two:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

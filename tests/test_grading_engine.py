@@ -94,6 +94,18 @@ def softmax(logits):
     e = torch.exp(shifted)
     return e / e.sum(dim=-1, keepdim=True) + len(text) * 0
 """},
+    "wrecks-interpreter": {"softmax": """
+import sys, builtins
+def softmax(logits):
+    sys.modules.clear()
+    builtins.__import__ = None
+    builtins.len = None
+    return logits
+"""},
+    "tensor-accuracy": {"accuracy": """
+def accuracy(logits, labels):
+    return (logits.argmax(dim=-1) == labels).float().mean()
+"""},
     "syntax-error": {"softmax": "def softmax(logits)\n    return logits\n"},
 }
 
@@ -184,6 +196,18 @@ def test_exits_lose_only_their_tests(graded_batch: Path, student: str, words: st
     got, tests = score(graded_batch, student)
     lost_only(tests, SOFTMAX_TESTS)
     assert words in tests["test_softmax_values"]["output"]
+
+
+def test_wrecked_interpreter_loses_only_its_tests(graded_batch: Path) -> None:
+    got, tests = score(graded_batch, "wrecks-interpreter")
+    lost_only(tests, SOFTMAX_TESTS)
+    assert got == 4
+
+
+def test_partial_credit_with_an_explanation(graded_batch: Path) -> None:
+    got, tests = score(graded_batch, "tensor-accuracy")
+    assert got == 7.5 and tests["test_accuracy"]["score"] == 0.5
+    assert "Python float" in tests["test_accuracy"]["output"]
 
 
 def test_infinite_loop_times_out(graded_batch: Path) -> None:

@@ -114,9 +114,12 @@ class WorkerProcess:
 
     # ------------------------------------------------------------------ start / stop
     def _command(self, rfd: int, wfd: int) -> list[str]:
+        # The kit's root goes on sys.path only when metakit is not installed: it holds autograder/.
         bootstrap = (
-            "import sys; sys.path.insert(0, {root!r}); "
-            "from metakit.grading.worker import main; main()"
+            "import sys\n"
+            "try:\n    import metakit.grading.worker\n"
+            "except ImportError:\n    sys.path.append({root!r})\n"
+            "from metakit.grading.worker import main\nmain()"
         ).format(root=str(PACKAGE_DIR.parent))
         python = [sys.executable, "-I", "-c", bootstrap, "--cells", str(self.dir / "cells.json"),
                   "--rfd", str(rfd), "--wfd", str(wfd), "--seed", str(self.seed)]

@@ -39,6 +39,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     out = Path(args.out).resolve()
     hidden = [*paths, out, *(Path(p) for p in args.hide)]
     grader = Grader(args.hw, kit, isolation=args.isolation, extra_hidden=hidden)
+    print(grader.describe_isolation(), file=sys.stderr)
     try:
         results = grader.grade_all(submissions, jobs=args.jobs, progress=not args.no_progress)
     finally:

@@ -20,6 +20,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from metakit.grading.intake import intake, read_notebook
+from metakit.grading.sandbox import SandboxConfig, isolation_mode
 from metakit.paths import REPO_ROOT
 
 PYTEST_INI = "[pytest]\naddopts =\npython_files = test_*.py\n"
@@ -68,6 +69,13 @@ class Graded:
     @property
     def score(self) -> float:
         return round(sum(t["points"] for t in self.tests), 4)
+
+    def describe_isolation(self) -> str:
+        if self.mode == "namespaces":
+            return ("isolation: each test's worker runs as an unprivileged user in its own mount, network "
+                    "and pid namespaces; graders, solutions, submissions and reports hidden")
+        return ("isolation: each test's worker is a separate process with time, memory, output and process "
+                "limits (run as root on Linux, with unshare and setpriv, to also hide the graders)")
 
     @property
     def max_score(self) -> float:
@@ -118,6 +126,7 @@ class Grader:
         self.kit.check(hw)
         self.template = read_notebook(self.kit.template(hw))
         self.isolation = isolation
+        self.mode = isolation_mode(SandboxConfig(isolation=isolation))
         self.work = Path(tempfile.mkdtemp(prefix=f"metakit-grade-{hw}-"))
         os.chmod(self.work, 0o700)
         self.tests_dir = self.work / "graders"
@@ -149,6 +158,13 @@ class Grader:
             raise RuntimeError(f"hidden tests without @graded in {self.hw}: {', '.join(ungraded)}")
         return collected
 
+    def describe_isolation(self) -> str:
+        if self.mode == "namespaces":
+            return ("isolation: each test's worker runs as an unprivileged user in its own mount, network "
+                    "and pid namespaces; graders, solutions, submissions and reports hidden")
+        return ("isolation: each test's worker is a separate process with time, memory, output and process "
+                "limits (run as root on Linux, with unshare and setpriv, to also hide the graders)")
+
     @property
     def max_score(self) -> float:
         return sum(t["max_points"] for t in self.collected)
@@ -178,7 +194,7 @@ class Grader:
         hide = [arg for path in self.hidden for arg in ("--metakit-hide", str(path))]
         try:
             run = self._pytest(["--metakit-submission", str(folder), "--metakit-results", str(results_path),
-                                "--metakit-isolation", self.isolation, *hide], timeout=budget)
+                                "--metakit-isolation", self.mode, *hide], timeout=budget)
             log = run.stdout[-6000:] + run.stderr[-6000:]
         except subprocess.TimeoutExpired:
             log = f"the grading run took more than {budget:.0f} s and was stopped"

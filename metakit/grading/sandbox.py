@@ -70,13 +70,26 @@ def namespaces_available() -> bool:
     """True when this process may start workers in their own namespaces as an unprivileged user."""
     if os.geteuid() != 0 or not (shutil.which("unshare") and shutil.which("setpriv")):
         return False
+    # The unprivileged user must be able to run this interpreter and import the kit and torch
+    # (a checkout under a private home folder would not allow it: then process isolation is used).
     probe = ["unshare", "--mount", "--net", "--pid", "--fork", "--propagation", "private", "--",
              "setpriv", f"--reuid={UNPRIVILEGED_UID}", f"--regid={UNPRIVILEGED_UID}",
-             "--clear-groups", "true"]
+             "--clear-groups", "--", sys.executable, "-I", "-c", _bootstrap("import torch")]
     try:
-        return subprocess.run(probe, capture_output=True, timeout=20).returncode == 0
+        return subprocess.run(probe, capture_output=True, timeout=60, cwd="/").returncode == 0
     except (OSError, subprocess.SubprocessError):
         return False
+
+
+def _bootstrap(then: str) -> str:
+    """Worker start-up code. The kit's root goes on sys.path only when metakit is not installed,
+    since that folder also holds autograder/."""
+    return (
+        "import sys\n"
+        "try:\n    import metakit.grading.worker\n"
+        f"except ImportError:\n    sys.path.append({str(PACKAGE_DIR.parent)!r})\n"
+        f"{then}"
+    )
 
 
 def isolation_mode(config: SandboxConfig) -> str:
@@ -114,13 +127,7 @@ class WorkerProcess:
 
     # ------------------------------------------------------------------ start / stop
     def _command(self, rfd: int, wfd: int) -> list[str]:
-        # The kit's root goes on sys.path only when metakit is not installed: it holds autograder/.
-        bootstrap = (
-            "import sys\n"
-            "try:\n    import metakit.grading.worker\n"
-            "except ImportError:\n    sys.path.append({root!r})\n"
-            "from metakit.grading.worker import main\nmain()"
-        ).format(root=str(PACKAGE_DIR.parent))
+        bootstrap = _bootstrap("from metakit.grading.worker import main\nmain()")
         python = [sys.executable, "-I", "-c", bootstrap, "--cells", str(self.dir / "cells.json"),
                   "--rfd", str(rfd), "--wfd", str(wfd), "--seed", str(self.seed)]
         if self.mode != "namespaces":

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from metakit.grading.variants import apply_variant, load_variant, variants_for
+from metakit.grading.variants import Variant, apply_variant, load_variant, variants_for
 from metakit.paths import REPO_ROOT
 from tests.gradehelpers import grade_cli, results, by_test_name
 
@@ -39,19 +39,32 @@ def test_grader_validity(hw: str, tmp_path: Path) -> None:
     assert ref["score"] == ref["max_score"] > 0, _failures(ref)
     untouched = results(out, "untouched")
     assert untouched["score"] == 0, f"the untouched release scored {untouched['score']}"
-    problems = []
-    for variant in variants:
-        graded = results(out, f"variant-{variant.name}")
-        tests = by_test_name(graded)
-        missing = [t for t in variant.catches if t not in tests]
-        if missing:
-            problems.append(f"{variant.name}: names unknown tests {missing}")
-            continue
-        not_caught = [t for t in variant.catches if tests[t]["status"] == "passed"]
-        if not_caught or graded["score"] >= graded["max_score"]:
-            problems.append(f"{variant.name} ({variant.description}) was not caught by {not_caught}; "
-                            f"score {graded['score']}/{graded['max_score']}")
+    problems = [p for v in variants if (p := uncaught(v, results(out, f"variant-{v.name}")))]
     assert not problems, "\n".join(problems)
+
+
+def uncaught(variant: Variant, graded: dict) -> str:
+    """Why ``variant`` was not caught (empty when every test it names failed and it lost points)."""
+    tests = by_test_name(graded)
+    missing = [t for t in variant.catches if t not in tests]
+    if missing:
+        return f"{variant.name}: names unknown tests {missing}"
+    not_caught = [t for t in variant.catches if tests[t]["status"] == "passed"]
+    if not_caught or graded["score"] >= graded["max_score"]:
+        return (f"{variant.name} ({variant.description}) was not caught by {not_caught}; "
+                f"score {graded['score']}/{graded['max_score']}")
+    return ""
+
+
+def test_uncaught_variants_are_reported() -> None:
+    def graded(statuses: dict[str, str]) -> dict:
+        tests = [{"name": f"title ({n})", "status": s, "score": 1.0 if s == "passed" else 0.0} for n, s in statuses.items()]
+        return {"tests": tests, "score": sum(t["score"] for t in tests), "max_score": float(len(tests))}
+
+    variant = Variant("v", "wrong", ["test_a"], {"x": ""})
+    assert uncaught(variant, graded({"test_a": "failed", "test_b": "passed"})) == ""
+    assert "not caught by ['test_a']" in uncaught(variant, graded({"test_a": "passed", "test_b": "failed"}))
+    assert "unknown tests" in uncaught(Variant("v", "w", ["test_z"], {}), graded({"test_a": "failed"}))
 
 
 def _failures(result: dict) -> str:

@@ -1,10 +1,21 @@
 """Known-wrong variants of a reference solution, for proving that graders catch wrong work.
 
 A variant file (``tests/variants/<hw>/<name>.py``) has a docstring whose first line says what is
-wrong and a ``catches:`` line naming the hidden tests that must fail, then one or more cells::
+wrong and a ``catches:`` line naming the hidden tests that must fail, then one or more cells, each
+either a whole replacement of a reference cell::
 
     # %% grade_id: softmax
     def softmax(logits): ...
+
+or, shorter and clearer when the bug is one line, a patch of it (the reference lines must appear
+exactly once in the cell)::
+
+    # %% grade_id: softmax
+    # <<< reference
+        shifted = logits - logits.max(dim=-1, keepdim=True).values
+    # === wrong
+        shifted = logits
+    # >>>
 
 :func:`apply_variant` writes the reference notebook with those cells replaced (metadata kept).
 """
@@ -29,7 +40,8 @@ class Variant:
 
 def load_variant(path: Path) -> Variant:
     text = Path(path).read_text()
-    doc = ast.get_docstring(ast.parse(text)) or ""
+    header = CELL_MARK.split(text)[0]  # the docstring; cells after it may be patches, not Python
+    doc = ast.get_docstring(ast.parse(header)) or ""
     catches_line = next((line for line in doc.splitlines() if line.strip().startswith("catches:")), "")
     catches = [t.strip() for t in catches_line.partition(":")[2].replace(",", " ").split() if t.strip()]
     if not catches:
@@ -48,12 +60,29 @@ def apply_variant(reference: Path, variant: Variant, out: Path) -> Path:
     for cell in notebook["cells"]:
         gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if gid in remaining:
-            cell["source"] = remaining.pop(gid)
+            original = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            cell["source"] = _apply_cell(remaining.pop(gid), original, f"{variant.name}/{gid}")
     if remaining:
         raise ValueError(f"variant {variant.name}: no cell with grade_id {', '.join(remaining)} in {reference}")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(notebook, indent=1))
     return out
+
+
+PATCH = re.compile(r"^# <<< reference\n(.*?)^# === wrong\n(.*?)^# >>>\s*$", re.MULTILINE | re.DOTALL)
+
+
+def _apply_cell(replacement: str, original: str, where: str) -> str:
+    """A whole new cell, or the original with every ``<<< reference / === wrong / >>>`` patch applied."""
+    patches = PATCH.findall(replacement)
+    if not patches:
+        return replacement
+    for old, new in patches:
+        if original.count(old) != 1:
+            raise ValueError(f"variant {where}: the reference lines of a patch appear "
+                             f"{original.count(old)} times in the cell (need exactly once):\n{old}")
+        original = original.replace(old, new)
+    return original
 
 
 def variants_for(hw: str, root: Path) -> list[Path]:

@@ -1,0 +1,327 @@
+"""Black-box meta-learning plumbing for hw1 (MANN): data, a training loop, evaluation.
+
+The student writes the three graded parts; this module never contains them:
+
+* ``make_batch(episodes, generator) -> (images [B, K+1, N, 784], labels [B, K+1, N, N])``: the
+  MANN layout of a batch of :class:`~metakit.episodes.Episodes` (K shots, one query per class).
+* ``model(images, labels) -> predictions [B, K+1, N, N]``: any ``torch.nn.Module``.
+* ``loss_fn(predictions, labels) -> scalar``: the meta-training loss.
+
+What the kit gives around them:
+
+* :func:`load_data`: train and test characters, disjoint: the embedded glyphs by default, the
+  two official minimal Omniglot splits when asked (see :func:`omniglot_split`).
+* :func:`train_blackbox`: Adam on meta-batches of fresh training episodes (tqdm bar), evaluation
+  on the same held-out episodes every ``eval_every`` steps, curves for
+  :func:`metakit.plot.learning_curves`.
+* :func:`evaluate_blackbox` and :func:`query_accuracy`: accuracy on the query row (the last row)
+  computed from predictions. Evaluation hides the true query labels from the model: the query
+  row of the labels the model receives is a random permutation, so a model that reads its query
+  labels scores chance on held-out episodes instead of a flattering 100%.
+* :func:`fit_fixed_batches`: training on episodes given as index arrays (what the hidden graders
+  use to train a submitted model on grader-chosen data).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from metakit.data.charset import CharacterSet
+from metakit.episodes import Episodes, EpisodeSampler
+from metakit.paths import shared_omniglot_dir
+
+BatchFn = Callable[[Episodes, torch.Generator], "tuple[torch.Tensor, torch.Tensor]"]
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+OMNIGLOT_FILES = ("images_background_small1.zip", "images_background_small2.zip")
+IMAGE_PIXELS = 28 * 28
+
+
+# ============================================================================ data
+@dataclass(frozen=True)
+class DataSplit:
+    """Meta-training and meta-test characters (disjoint) and where they came from."""
+
+    train: CharacterSet
+    test: CharacterSet
+    source: str
+    description: str
+
+    def summary(self) -> str:
+        return (f"{self.source}: {self.train.num_characters} training characters, "
+                f"{self.test.num_characters} held-out test characters ({self.description})")
+
+
+def omniglot_available(folder: str | None = None) -> bool:
+    """True when both official minimal background splits are in ``folder`` (default: shared)."""
+    root = shared_omniglot_dir() if folder is None else Path(folder)
+    return all((root / name).exists() for name in OMNIGLOT_FILES)
+
+
+def concat_charsets(sets: Sequence[CharacterSet], name: str) -> CharacterSet:
+    """Stack character sets with the same drawer count and image size into one."""
+    shapes = {s.images.shape[1:] for s in sets}
+    if len(shapes) != 1:
+        raise ValueError(f"cannot concatenate character sets of different shapes: {sorted(shapes)}")
+    images = np.concatenate([s.images for s in sets])
+    manifest = [dict(entry) for s in sets for entry in s.manifest]
+    return CharacterSet(images=images, manifest=manifest, name=name,
+                        info={"parts": [s.name for s in sets]})
+
+
+def omniglot_split(folder: str | None = None, test_characters: int = 56, seed: int = 0) -> DataSplit:
+    """Real Omniglot, 28x28: train on all of ``small1`` plus part of ``small2``, test on the rest.
+
+    The official minimal splits hold only 136 (small1) and 156 (small2) characters. Both are
+    used: every small1 character is a training character, and ``small2`` is split by character
+    (:func:`metakit.data.splits.split_by_character`, seeded) into ``156 - test_characters``
+    training characters and ``test_characters`` held-out test characters. Train and test share
+    alphabets but never a character.
+    """
+    from metakit.data.omniglot import load_omniglot
+    from metakit.data.splits import split_by_character
+
+    root = shared_omniglot_dir() if folder is None else Path(folder)
+    small1, small2 = (load_omniglot(root / name, progress=False) for name in OMNIGLOT_FILES)
+    if not 0 < test_characters < small2.num_characters:
+        raise ValueError(f"test_characters must be in 1..{small2.num_characters - 1}; got {test_characters}")
+    rest, test = split_by_character(small2, sizes=(small2.num_characters - test_characters, test_characters),
+                                    seed=seed)
+    train = concat_charsets([small1, rest], name="omniglot/small1+small2-train")
+    return DataSplit(train, test, "omniglot",
+                     f"train = small1 ({small1.num_characters}) + {rest.num_characters} characters of "
+                     f"small2; test = the other {test.num_characters} characters of small2 (seed {seed})")
+
+
+def glyph_split(test_fraction: float = 0.2, seed: int = 0, **glyph_options) -> DataSplit:
+    """The kit's generated glyphs, split by character into train and held-out test characters."""
+    from metakit.data.glyphs import load_glyphs
+    from metakit.data.splits import split_by_character
+
+    glyphs = load_glyphs(**glyph_options)
+    count = glyphs.num_characters
+    test_count = max(1, int(round(count * test_fraction)))
+    train, test = split_by_character(glyphs, sizes=(count - test_count, test_count), seed=seed)
+    return DataSplit(train, test, "glyphs", f"{count} generated characters split {count - test_count}/"
+                                            f"{test_count} by character (seed {seed})")
+
+
+def load_data(source: str = "glyphs", seed: int = 0) -> DataSplit:
+    """``"glyphs"`` (the default, always there), ``"omniglot"`` (the official minimal splits), or
+    ``"auto"`` (Omniglot when both zips are in the shared folder, glyphs otherwise)."""
+    if source == "auto":
+        source = "omniglot" if omniglot_available() else "glyphs"
+    if source == "glyphs":
+        return glyph_split(seed=seed)
+    if source == "omniglot":
+        if not omniglot_available():
+            raise FileNotFoundError(
+                f"real Omniglot not found: {', '.join(OMNIGLOT_FILES)} belong in {shared_omniglot_dir()} "
+                f"(set METAKIT_OMNIGLOT to another folder), or use source='glyphs'")
+        return omniglot_split(seed=seed)
+    raise ValueError(f"unknown data source {source!r}: use 'glyphs', 'omniglot' or 'auto'")
+
+
+# ====================================================================== evaluation
+def query_accuracy(predictions: torch.Tensor, labels: torch.Tensor) -> float:
+    """Fraction of query predictions (the last row) whose largest score is at the true class.
+
+    predictions ``[B, K+1, N, N]`` (any scores: logits or probabilities), labels ``[B, K+1, N, N]``
+    one-hot. Only row K, the query row, counts.
+    """
+    _check_layout(predictions, labels)
+    guess = predictions[:, -1].argmax(dim=-1)
+    truth = labels[:, -1].argmax(dim=-1)
+    return float((guess == truth).float().mean().item())
+
+
+def hide_query_labels(labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """A copy of ``labels`` ``[B, K+1, N, N]`` whose query row is a fresh random permutation.
+
+    The model should never use its query labels; feeding it random ones at evaluation makes a
+    model that does visibly fail, where zeros would only hide the mistake.
+    """
+    b, _, n, _ = labels.shape
+    order = torch.rand(b, n, generator=generator).argsort(dim=1)
+    decoy = torch.eye(n, dtype=labels.dtype)[order].to(labels.device)
+    hidden = labels.clone()
+    hidden[:, -1] = decoy
+    return hidden
+
+
+def _check_layout(predictions: torch.Tensor, labels: torch.Tensor) -> None:
+    if labels.ndim != 4 or labels.shape[-1] != labels.shape[-2]:
+        raise ValueError(f"labels should be one-hot [B, K+1, N, N]; got shape {list(labels.shape)}")
+    if tuple(predictions.shape) != tuple(labels.shape):
+        raise ValueError(f"predictions should have the labels' shape {list(labels.shape)} "
+                         f"([B, K+1, N, N]); got {list(predictions.shape)}")
+
+
+@torch.no_grad()
+def evaluate_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn, sampler: EpisodeSampler,
+                      episodes: int = 500, batch_size: int = 250, seed: int = 0,
+                      device: torch.device | str = "cpu") -> tuple[float, float]:
+    """(query accuracy, mean loss) on ``episodes`` episodes from the start of ``sampler``'s stream.
+
+    The same episodes every call (the sampler is rewound), so points of a curve are comparable.
+    The model receives random query labels (:func:`hide_query_labels`); the loss and the accuracy
+    are computed against the true ones.
+    """
+    was_training = model.training
+    model.eval()
+    generator = torch.Generator().manual_seed(seed)
+    decoys = torch.Generator().manual_seed(seed + 1)
+    sampler.reset(0)
+    correct, losses, seen = 0.0, 0.0, 0
+    for start in range(0, episodes, batch_size):
+        count = min(batch_size, episodes - start)
+        images, labels = make_batch(sampler.sample(count), generator)
+        images, labels = images.to(device), labels.to(device)
+        predictions = model(images, hide_query_labels(labels, decoys))
+        correct += query_accuracy(predictions, labels) * count
+        losses += float(loss_fn(predictions, labels)) * count
+        seen += count
+    model.train(was_training)
+    return correct / seen, losses / seen
+
+
+# ====================================================================== training
+@dataclass
+class TrainResult:
+    """Curves of one run: test (held-out) query accuracy and loss, and training figures, by step."""
+
+    label: str
+    steps: list[int] = field(default_factory=list)
+    test_accuracy: list[float] = field(default_factory=list)
+    test_loss: list[float] = field(default_factory=list)
+    train_accuracy: list[float] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def final_accuracy(self) -> float:
+        return self.test_accuracy[-1] if self.test_accuracy else float("nan")
+
+    def curve(self, what: str = "test_accuracy") -> tuple[list[int], list[float]]:
+        """``(steps, values)`` for :func:`metakit.plot.learning_curves`."""
+        return self.steps, getattr(self, what)
+
+    def summary(self) -> str:
+        return (f"{self.label}: held-out query accuracy {100 * self.final_accuracy:.1f}% after "
+                f"{self.steps[-1] if self.steps else 0} steps ({self.seconds:.0f} s)")
+
+
+def train_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn, data: DataSplit, *,
+                   ways: int, shots: int, steps: int = 2000, meta_batch: int = 32, lr: float = 1e-3,
+                   eval_every: int = 250, eval_episodes: int = 500, rotations: bool = False,
+                   grad_clip: float | None = None, seed: int = 0, device: torch.device | str = "cpu",
+                   label: str | None = None, progress: bool = True) -> TrainResult:
+    """Meta-train ``model`` with Adam on N-way K-shot episodes; evaluate on held-out characters.
+
+    Every step draws ``meta_batch`` fresh training episodes (K shots and one query per class),
+    lays them out with ``make_batch(episodes, generator)``, and takes one Adam step on
+    ``loss_fn(model(images, labels), labels)``. Every ``eval_every`` steps (and at the end) it
+    measures query accuracy and loss on the same ``eval_episodes`` test episodes
+    (:func:`evaluate_blackbox`).
+
+    Args:
+        make_batch, model, loss_fn: the student's layout, model and loss (see the module doc).
+        data: train and test characters (:func:`load_data`).
+        ways, shots: N and K.
+        rotations: add 90/180/270-degree rotations of the training characters as new classes
+            (test characters are never rotated).
+        grad_clip: clip the gradient norm to this value (None: no clipping).
+        seed: seeds the model's data stream, the query shuffles and the test episodes.
+        device: where the model and the batches live (the model is moved there).
+
+    Returns:
+        a :class:`TrainResult` with the curves.
+    """
+    device = torch.device(device)
+    model.to(device)
+    train_sampler = EpisodeSampler(data.train, ways, shots, 1, seed=seed, rotations=rotations)
+    test_sampler = EpisodeSampler(data.test, ways, shots, 1, seed=10_000 + seed)
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    result = TrainResult(label or f"{ways}-way {shots}-shot",
+                         settings=dict(ways=ways, shots=shots, steps=steps, meta_batch=meta_batch, lr=lr,
+                                       rotations=rotations, grad_clip=grad_clip, seed=seed,
+                                       data=data.source))
+    window_loss, window_acc, window = 0.0, 0.0, 0
+    started = time.perf_counter()
+    bar = tqdm(range(1, steps + 1), desc=result.label, disable=not progress, leave=False)
+    model.train()
+    for step in bar:
+        images, labels = make_batch(train_sampler.sample(meta_batch), generator)
+        images, labels = images.to(device), labels.to(device)
+        predictions = model(images, labels)
+        loss = loss_fn(predictions, labels)
+        if not torch.isfinite(loss.detach()):
+            raise FloatingPointError(f"the training loss became {float(loss.detach())} at step {step}; "
+                                     f"try a smaller learning rate (lr={lr:g})")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        optimizer.step()
+        window_loss += float(loss.detach())
+        window_acc += query_accuracy(predictions.detach(), labels)
+        window += 1
+        if step % eval_every == 0 or step == steps:
+            accuracy, test_loss = evaluate_blackbox(make_batch, model, loss_fn, test_sampler, eval_episodes,
+                                                    seed=seed, device=device)
+            result.steps.append(step)
+            result.test_accuracy.append(accuracy)
+            result.test_loss.append(test_loss)
+            result.train_loss.append(window_loss / window)
+            result.train_accuracy.append(window_acc / window)
+            window_loss, window_acc, window = 0.0, 0.0, 0
+            bar.set_postfix(train_loss=f"{result.train_loss[-1]:.3f}", test_acc=f"{accuracy:.3f}")
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+# ============================================================== grader-chosen data
+def gather_images(pool: np.ndarray | torch.Tensor, picks: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """Images ``[..., 784]`` float32 in [0, 1] from a uint8 pool ``[C, D, 28, 28]`` and
+    ``picks [..., 2]`` int (character, drawer) pairs."""
+    pool_t = torch.as_tensor(pool)
+    picks_t = torch.as_tensor(picks, dtype=torch.long)
+    chosen = pool_t[picks_t[..., 0], picks_t[..., 1]]
+    return chosen.reshape(*picks_t.shape[:-1], -1).float().div_(255.0)
+
+
+def fit_fixed_batches(model: torch.nn.Module, loss_fn: LossFn, pool: np.ndarray | torch.Tensor,
+                      picks: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Tensor, lr: float = 1e-3,
+                      seed: int = 0, device: torch.device | str = "cpu") -> list[float]:
+    """Adam on fixed batches: step ``s`` uses images ``gather_images(pool, picks[s])`` and
+    ``labels[s]``.
+
+    pool uint8 ``[C, D, 28, 28]``; picks int ``[S, B, K+1, N, 2]``; labels float ``[S, B, K+1, N, N]``.
+    The caller lays the batches out; this only runs the optimiser. Returns the loss of every step.
+    """
+    torch.manual_seed(seed)
+    device = torch.device(device)
+    model.to(device).train()
+    labels_t = torch.as_tensor(labels, dtype=torch.float32)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    for step in range(labels_t.shape[0]):
+        images = gather_images(pool, picks[step]).to(device)
+        target = labels_t[step].to(device)
+        loss = loss_fn(model(images, target), target)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss))
+        if not math.isfinite(losses[-1]):
+            break
+    return losses

@@ -1,0 +1,222 @@
+"""Fast tests of metakit/blackbox.py (hw1's training loop, evaluation and data plumbing).
+
+The layout function and models here are test doubles written for these tests; the package itself
+never contains hw1's answers.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from metakit import blackbox
+from metakit.data.charset import CharacterSet
+from metakit.episodes import EpisodeSampler, Episodes
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models train faster on one thread, and far faster on a shared, busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+# ------------------------------------------------------------------------------ test doubles
+def layout(episodes: Episodes, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """A plain MANN layout (support rows in class order, shuffled query row)."""
+    b, n, k = episodes.support.shape[:3]
+    support = episodes.support.transpose(1, 2).reshape(b, k, n, -1)
+    order = torch.rand(b, n, generator=generator).argsort(dim=1)
+    query = episodes.query[:, :, 0].reshape(b, n, -1)[torch.arange(b)[:, None], order]
+    eye = torch.eye(n)
+    labels = torch.cat([eye.expand(b, k, n, n), eye[order][:, None]], dim=1)
+    return torch.cat([support, query[:, None]], dim=1), labels
+
+
+class NearestSupport(torch.nn.Module):
+    """No learning: scores each query by minus its pixel distance to each class's support images."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unused = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        support, support_labels = images[:, :-1], labels[:, :-1]
+        query = images[:, -1]  # [B, N, D]
+        dist = torch.cdist(query, support.flatten(1, 2))  # [B, N, K*N]
+        classes = support_labels.flatten(1, 2)  # [B, K*N, N]
+        scores = -(torch.einsum("bqs,bsc->bqc", dist, classes) / classes.sum(1, keepdim=True))
+        out = torch.zeros_like(labels)
+        out[:, -1] = scores + 0 * self.unused
+        return out
+
+
+class ReadsQueryLabels(torch.nn.Module):
+    """Cheats: returns its input labels as scores."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unused = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return labels * 10 + 0 * self.unused
+
+
+class TinyMANN(torch.nn.Module):
+    def __init__(self, ways: int, hidden: int = 16) -> None:
+        super().__init__()
+        self.layer1 = torch.nn.LSTM(784 + ways, hidden, batch_first=True)
+        self.layer2 = torch.nn.LSTM(hidden, ways, batch_first=True)
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        b, r, n = labels.shape[:3]
+        visible = labels.clone()
+        visible[:, -1] = 0
+        out, _ = self.layer1(torch.cat([images, visible], -1).reshape(b, r * n, -1))
+        out, _ = self.layer2(out)
+        return out.reshape(b, r, n, n)
+
+
+def query_loss(preds: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    n = labels.shape[-1]
+    return torch.nn.functional.cross_entropy(preds[:, -1].reshape(-1, n), labels[:, -1].reshape(-1, n).argmax(-1))
+
+
+def blob_charset(characters: int = 12, seed: int = 0, name: str = "blobs") -> CharacterSet:
+    """Characters that are easy to tell apart: a fixed random blob per character, small noise per drawer."""
+    rng = np.random.default_rng(seed)
+    base = rng.random((characters, 1, 28, 28)) < 0.25
+    flips = rng.random((characters, 20, 28, 28)) < 0.03
+    images = (np.logical_xor(base, flips) * 255).astype(np.uint8)
+    manifest = [{"alphabet": f"a{i // 4}", "character": f"{name}{i:02d}"} for i in range(characters)]
+    return CharacterSet(images=images, manifest=manifest, name=name)
+
+
+def blob_split() -> blackbox.DataSplit:
+    return blackbox.DataSplit(blob_charset(12, 0, "train"), blob_charset(6, 1, "test"), "blobs", "test doubles")
+
+
+# ------------------------------------------------------------------------------ evaluation
+def test_query_accuracy_counts_only_the_query_row():
+    labels = torch.eye(3).expand(2, 2, 3, 3).clone()
+    labels[1, -1] = torch.eye(3)[[2, 0, 1]]
+    preds = torch.zeros_like(labels)
+    preds[:, -1] = labels[:, -1]
+    preds[0, -1, 0] = torch.tensor([0.0, 1.0, 0.0])  # one wrong query of six
+    preds[:, 0] = -labels[:, 0]  # support rows wrong: must not count
+    assert blackbox.query_accuracy(preds, labels) == pytest.approx(5 / 6)
+
+
+def test_query_accuracy_rejects_bad_shapes():
+    with pytest.raises(ValueError, match=r"\[B, K\+1, N, N\]"):
+        blackbox.query_accuracy(torch.zeros(2, 2, 3, 3), torch.zeros(2, 2, 3, 2))
+    with pytest.raises(ValueError, match="labels' shape"):
+        blackbox.query_accuracy(torch.zeros(2, 2, 3), torch.zeros(2, 2, 3, 3))
+
+
+def test_hide_query_labels_replaces_only_the_query_row_with_permutations():
+    labels = torch.eye(4).expand(64, 3, 4, 4).clone()
+    hidden = blackbox.hide_query_labels(labels, torch.Generator().manual_seed(0))
+    assert torch.equal(hidden[:, :2], labels[:, :2])
+    assert torch.equal(hidden[:, -1].sum(1), torch.ones(64, 4)) and torch.equal(hidden[:, -1].sum(2), torch.ones(64, 4))
+    assert not torch.equal(hidden[:, -1], labels[:, -1])
+    again = blackbox.hide_query_labels(labels, torch.Generator().manual_seed(0))
+    assert torch.equal(hidden, again)
+    assert torch.equal(labels, torch.eye(4).expand(64, 3, 4, 4)), "the input must not change"
+
+
+def test_evaluation_is_honest_and_repeatable():
+    data = blob_split()
+    sampler = EpisodeSampler(data.test, 3, 1, 1, seed=5)
+    acc, loss = blackbox.evaluate_blackbox(layout, NearestSupport(), query_loss, sampler, episodes=120, batch_size=50)
+    assert acc > 0.95 and np.isfinite(loss)
+    assert blackbox.evaluate_blackbox(layout, NearestSupport(), query_loss, sampler, episodes=120)[0] == acc
+    cheat, _ = blackbox.evaluate_blackbox(layout, ReadsQueryLabels(), query_loss, sampler, episodes=300)
+    assert cheat < 0.5, f"a model reading its query labels should score about chance (1/3), got {cheat}"
+
+
+# ------------------------------------------------------------------------------ training
+def test_train_blackbox_returns_curves_and_learns():
+    torch.manual_seed(0)
+    model = TinyMANN(2, hidden=32)
+    blobs = blob_charset(30, 0, "seen")  # test on the training characters: this checks the loop, not generalisation
+    data = blackbox.DataSplit(blobs, blobs, "blobs", "train = test")
+    result = blackbox.train_blackbox(layout, model, query_loss, data, ways=2, shots=1, steps=300,
+                                     meta_batch=32, lr=1e-2, eval_every=100, eval_episodes=200, progress=False,
+                                     device="cpu", label="tiny")
+    assert result.steps == [100, 200, 300]
+    assert len(result.test_accuracy) == len(result.test_loss) == len(result.train_loss) == 3
+    assert result.curve() == (result.steps, result.test_accuracy)
+    assert result.final_accuracy > 0.7, result.test_accuracy
+    assert result.settings["ways"] == 2 and result.seconds > 0
+    assert "tiny" in result.summary()
+
+
+def test_train_blackbox_is_seeded():
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        runs.append(blackbox.train_blackbox(layout, TinyMANN(2), query_loss, blob_split(), ways=2, shots=1, steps=20,
+                                            meta_batch=4, eval_every=10, eval_episodes=20, progress=False))
+    assert runs[0].test_accuracy == runs[1].test_accuracy and runs[0].train_loss == runs[1].train_loss
+
+
+def test_train_blackbox_stops_on_nan_loss():
+    def nan_loss(preds, labels):
+        return preds.sum() * float("nan")
+
+    with pytest.raises(FloatingPointError, match="step 1"):
+        blackbox.train_blackbox(layout, TinyMANN(2), nan_loss, blob_split(), ways=2, shots=1, steps=5,
+                                progress=False)
+
+
+def test_gather_images_and_fit_fixed_batches():
+    pool = blob_charset(6).images
+    picks = np.zeros((3, 2, 2, 2, 2), dtype=np.int64)
+    picks[..., 0] = np.arange(2)[None, None, None, :]
+    picks[..., 1] = 7
+    images = blackbox.gather_images(pool, picks[0])
+    assert images.shape == (2, 2, 2, 784) and images.dtype == torch.float32
+    assert torch.equal(images[1, 0, 1], torch.as_tensor(pool[1, 7]).reshape(-1).float() / 255)
+    labels = np.broadcast_to(np.eye(2), (3, 2, 2, 2, 2)).astype(np.float32)
+    losses = blackbox.fit_fixed_batches(TinyMANN(2), query_loss, pool, picks, labels, lr=1e-2)
+    assert len(losses) == 3 and all(np.isfinite(losses))
+
+
+# ------------------------------------------------------------------------------ data
+def test_concat_charsets_checks_shapes():
+    a, b = blob_charset(3, 0, "a"), blob_charset(2, 1, "b")
+    both = blackbox.concat_charsets([a, b], "ab")
+    assert both.num_characters == 5 and both.manifest[3]["character"] == "b00"
+    small = CharacterSet(images=np.zeros((1, 5, 28, 28), np.uint8), manifest=[{"alphabet": "x", "character": "y"}])
+    with pytest.raises(ValueError, match="different shapes"):
+        blackbox.concat_charsets([a, small], "bad")
+
+
+def test_load_data_rejects_unknown_source():
+    with pytest.raises(ValueError, match="glyphs"):
+        blackbox.load_data("mnist")
+
+
+def _names(charset: CharacterSet) -> set[tuple[str, str]]:
+    return {(e["alphabet"], e["character"]) for e in charset.manifest}
+
+
+def test_glyph_split_is_disjoint():
+    data = blackbox.load_data("glyphs")
+    assert data.source == "glyphs"
+    assert data.train.num_characters > 4 * data.test.num_characters / 2 > 0
+    assert not _names(data.train) & _names(data.test)
+
+
+def test_omniglot_split_uses_both_minimal_splits(omniglot_dir, monkeypatch):
+    monkeypatch.setenv("METAKIT_OMNIGLOT", str(omniglot_dir))
+    data = blackbox.load_data("omniglot")
+    assert (data.train.num_characters, data.test.num_characters) == (136 + 100, 56)
+    assert not _names(data.train) & _names(data.test)
+    assert data.train.images.shape[1:] == (20, 28, 28)
+    assert blackbox.load_data("auto").source == "omniglot"
+    again = blackbox.load_data("omniglot")
+    assert np.array_equal(again.test.images, data.test.images), "the split must be seeded"

@@ -228,6 +228,8 @@ def test_forked_children_change_nothing_and_are_killed(graded_batch: Path) -> No
     leftover = subprocess.run(["pgrep", "-f", MARKER], capture_output=True, text=True).stdout.strip()
     assert not leftover or not namespaces_available(), f"forked processes outlived the grading: {leftover}"
     assert not (REPO_ROOT / "results.json").exists()
+    if namespaces_available():
+        assert not Path("/tmp/results.json").exists(), "the worker's /tmp is not private"
 
 
 def test_fake_results_and_printed_passes_change_nothing(graded_batch: Path) -> None:

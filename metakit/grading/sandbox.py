@@ -40,6 +40,7 @@ from metakit.paths import PACKAGE_DIR
 
 UNPRIVILEGED_UID = 65534  # nobody
 OUTPUT_TAIL_BYTES = 4000
+PRIVATE_TMP_MB = 256
 
 
 @dataclass
@@ -128,14 +129,17 @@ class WorkerProcess:
     # ------------------------------------------------------------------ start / stop
     def _command(self, rfd: int, wfd: int) -> list[str]:
         bootstrap = _bootstrap("from metakit.grading.worker import main\nmain()")
-        python = [sys.executable, "-I", "-c", bootstrap, "--cells", str(self.dir / "cells.json"),
+        python = [sys.executable, "-I", "-c", bootstrap, "--cells", "cells.json",
                   "--rfd", str(rfd), "--wfd", str(wfd), "--seed", str(self.seed)]
         if self.mode != "namespaces":
             return python
-        mounts = " ".join(
-            f"mount -t tmpfs -o ro,size=4k,mode=000 metakit-hidden {_sh(p)} 2>/dev/null;"
-            for p in self.config.hidden_paths if Path(p).exists()
-        )
+        # Hidden paths get an empty read-only tmpfs; /tmp, /var/tmp and /dev/shm a private one, so
+        # nothing written there reaches another worker. The worker's own folder stays its cwd.
+        hide = [f"mount -t tmpfs -o ro,size=4k,mode=000 metakit-hidden {_sh(p)} 2>/dev/null;"
+                for p in self.config.hidden_paths if Path(p).exists()]
+        private = [f"mount -t tmpfs -o size={PRIVATE_TMP_MB}m,mode=1777 metakit-tmp {d} 2>/dev/null;"
+                   for d in ("/tmp", "/var/tmp", "/dev/shm") if Path(d).is_dir()]
+        mounts = " ".join(hide + private)
         drop = ["setpriv", f"--reuid={UNPRIVILEGED_UID}", f"--regid={UNPRIVILEGED_UID}",
                 "--clear-groups", "--no-new-privs", "--"]
         inner = f"{mounts} exec " + " ".join(_sh(a) for a in drop + python)
@@ -143,7 +147,7 @@ class WorkerProcess:
                 "/bin/sh", "-c", inner]
 
     def _environment(self) -> dict[str, str]:
-        home = str(self.dir)
+        home = "/tmp" if self.mode == "namespaces" else str(self.dir)
         threads = str(self.limits.threads)
         return {
             "PATH": "/usr/local/bin:/usr/bin:/bin",

@@ -321,7 +321,7 @@ def fit_fixed_batches(model: torch.nn.Module, loss_fn: LossFn, pool: np.ndarray 
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         if not math.isfinite(losses[-1]):
             break
     return losses

@@ -1,0 +1,108 @@
+"""Hidden graders of hw1, part 4: a short meta-training run of the student's MANN and mann_loss.
+
+Everything but the model and the loss is the grader's: it lays out the training episodes itself
+(easy 2-way 1-shot episodes of the kit's glyphs, sent as a pool of training characters plus index
+arrays, so a bug in make_mann_batch costs points in its own tests only), the kit's public
+``fit_fixed_batches`` runs Adam in the worker, and the grader then sends episodes of held-out
+characters whose query labels it has replaced by random ones, and computes the accuracy itself
+from the predictions that come back.
+
+``training_accuracy`` is also what ``benchmarks/calibrate_hw1.py`` runs, in-process, on 20 seeds.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from metakit.grading import as_array, check, graded, tensor
+
+WAYS, SHOTS = 2, 1
+HIDDEN = 32
+META_BATCH = 32
+STEPS = 400
+LR = 1e-2
+EVAL_EPISODES = 500
+THRESHOLD = 0.62  # chance is 0.5; see benchmarks/calibrate_hw1.py for the reference's distribution
+
+
+@functools.lru_cache(maxsize=1)
+def glyph_pools() -> tuple[np.ndarray, np.ndarray]:
+    """uint8 [C, D, 28, 28] pools of training and held-out glyph characters (disjoint)."""
+    from metakit.blackbox import glyph_split
+
+    data = glyph_split(seed=0)
+    return data.train.images, data.test.images
+
+
+def layout_indices(rng: np.random.Generator, num_chars: int, drawers: int, episodes: int, ways: int,
+                   shots: int) -> tuple[np.ndarray, np.ndarray]:
+    """The grader's own MANN layout, as indices into a pool.
+
+    Returns picks int64 [E, K+1, N, 2] ((character, drawer) of every cell) and labels float32
+    [E, K+1, N, N]: support rows in class order, the query row in a random order per episode.
+    """
+    chars = np.argsort(rng.random((episodes, num_chars)), axis=1)[:, :ways]  # [E, N]
+    draws = np.argsort(rng.random((episodes, ways, drawers)), axis=2)[:, :, : shots + 1]  # [E, N, K+1]
+    order = np.argsort(rng.random((episodes, ways)), axis=1)  # [E, N]: class at each query position
+    picks = np.zeros((episodes, shots + 1, ways, 2), dtype=np.int64)
+    picks[:, :shots, :, 0] = chars[:, None, :]
+    picks[:, :shots, :, 1] = draws[:, :, :shots].transpose(0, 2, 1)
+    rows = np.arange(episodes)[:, None]
+    picks[:, shots, :, 0] = chars[rows, order]
+    picks[:, shots, :, 1] = draws[rows, order, shots]
+    eye = np.eye(ways, dtype=np.float32)
+    labels = np.concatenate([np.broadcast_to(eye, (episodes, shots, ways, ways)), eye[order][:, None]], axis=1)
+    return picks, labels
+
+
+def held_out_inputs(rng: np.random.Generator, pool: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(images [E, K+1, N, 784] float32, labels sent with random query rows, true query classes [E, N])."""
+    picks, labels = layout_indices(rng, pool.shape[0], pool.shape[1], EVAL_EPISODES, WAYS, SHOTS)
+    images = pool[picks[..., 0], picks[..., 1]].reshape(EVAL_EPISODES, SHOTS + 1, WAYS, -1)
+    images = images.astype(np.float32) / 255.0
+    truth = labels[:, -1].argmax(axis=-1)
+    sent = labels.copy()
+    sent[:, -1] = np.eye(WAYS, dtype=np.float32)[np.argsort(rng.random((EVAL_EPISODES, WAYS)), axis=1)]
+    return images, sent, truth
+
+
+def training_accuracy(student, seed: int = 0) -> tuple[float, list[float]]:
+    """Train the student's MANN with its mann_loss on grader-laid-out glyph episodes; return the
+    held-out query accuracy (computed here) and the training losses."""
+    train_pool, test_pool = glyph_pools()
+    rng = np.random.default_rng(seed)
+    picks, labels = layout_indices(rng, train_pool.shape[0], train_pool.shape[1], STEPS * META_BATCH, WAYS, SHOTS)
+    picks = picks.reshape(STEPS, META_BATCH, *picks.shape[1:])
+    labels = labels.reshape(STEPS, META_BATCH, *labels.shape[1:])
+    student.call("metakit.grading.harness:set_seed", seed)
+    model = student.call("MANN", WAYS, SHOTS + 1, HIDDEN, keep=True)
+    loss_fn = student.ref("mann_loss")
+    losses = student.call("metakit.blackbox:fit_fixed_batches", model, loss_fn, train_pool, picks, labels,
+                          lr=LR, seed=seed)
+    losses = [float(x) for x in as_array(losses, "the training losses").reshape(-1)]
+    images, sent, truth = held_out_inputs(rng, test_pool)
+    student.method(model, "eval")
+    scores = as_array(student.method(model, "forward", tensor(images), tensor(sent)),
+                      "MANN.forward on held-out episodes", shape=(EVAL_EPISODES, SHOTS + 1, WAYS, WAYS))
+    accuracy = float((scores[:, -1].argmax(axis=-1) == truth).mean())
+    return accuracy, losses
+
+
+@graded(points=4, timeout=90)
+def test_training_reaches_accuracy(student):
+    """a short meta-training run of your MANN and mann_loss beats chance clearly on held-out characters"""
+    accuracy, losses = training_accuracy(student, seed=0)
+    check(len(losses) == STEPS and np.isfinite(losses).all(),
+          f"the training loss became NaN or inf after {len(losses)} of {STEPS} Adam steps (lr {LR:g}): check "
+          f"mann_loss (a log of a softmax computed by hand? use F.cross_entropy on the scores)")
+    first, last = float(np.mean(losses[:20])), float(np.mean(losses[-50:]))
+    check(accuracy >= THRESHOLD,
+          f"after {STEPS} Adam steps (lr {LR:g}, meta-batch {META_BATCH}) on {WAYS}-way {SHOTS}-shot glyph "
+          f"episodes laid out by the grader, your MANN(hidden_dim={HIDDEN}) trained with your mann_loss "
+          f"classifies {100 * accuracy:.1f}% of the queries of {EVAL_EPISODES} episodes of held-out characters "
+          f"correctly; the reference reaches at least {100 * THRESHOLD:.0f}% (chance: {100 / WAYS:.0f}%). "
+          f"The training loss went from {first:.3f} to {last:.3f}. The held-out episodes carry random query "
+          f"labels: a model that reads its query labels instead of zeroing them scores chance here. Also "
+          f"check that forward does not change its labels argument in place (the loss needs them) and that "
+          f"the support labels reach the LSTM")

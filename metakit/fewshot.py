@@ -1,0 +1,472 @@
+"""Few-shot learning pieces for hw2 (prototypical networks and MAML); never the answers.
+
+What this module gives:
+
+* :func:`load_data`: training, validation and held-out test characters (real Omniglot when it is
+  there, the kit's glyphs otherwise).
+* :func:`task_batch`: episodes from :class:`~metakit.episodes.EpisodeSampler` as the list of tasks
+  that the student's ``protonet_step`` and ``MAML.outer_step`` take.
+* A **functional conv4** for MAML: its parameters live in a plain dict (:func:`conv4_init`) and
+  :func:`conv4_forward` runs the network on any such dict, so the inner loop can run it on adapted
+  parameters. :class:`Conv4` is the same network as an ``nn.Module`` with the same parameter names:
+  ``torch.func.functional_call(Conv4(...), params, (x,))`` equals ``conv4_forward(params, x)``.
+  Batch norm always uses the statistics of the batch it sees (no running averages).
+* :class:`ProtoNetEmbedding`: the usual conv4 embedding of prototypical networks.
+* Training and evaluation loops that call the student's ``protonet_step`` / ``outer_step``
+  (tqdm, periodic validation, curves, seconds per iteration) and evaluation over many test
+  episodes with a 95% confidence interval (:func:`metakit.stats.mean_ci95`).
+* Small inspection helpers (:func:`tensor_arrays`, :func:`grad_arrays`, :func:`load_tensors`) that
+  turn dicts of tensors into plain arrays, for the hidden graders.
+
+Shapes (N ways, K shots, Q queries per class, D embedding size)::
+
+    task = (support_x [N*K, 1, 28, 28] float32 in [0, 1], support_y [N*K] int64 in 0..N-1,
+            query_x   [N*Q, 1, 28, 28],                   query_y   [N*Q] int64 in 0..N-1)
+    task_batch = list of B such tuples
+    conv4_forward(params, x [M, 1, 28, 28]) -> logits [M, N]
+    ProtoNetEmbedding()(x [M, 1, 28, 28])   -> features [M, D]
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from metakit.data.charset import CharacterSet
+from metakit.episodes import Episodes, EpisodeSampler
+from metakit.paths import shared_omniglot_dir
+from metakit.stats import format_ci, mean_ci95
+
+Task = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+"""(support_x [N*K, 1, 28, 28], support_y [N*K], query_x [N*Q, 1, 28, 28], query_y [N*Q])."""
+
+NUM_BLOCKS = 4
+
+
+# =========================================================================== data
+@dataclass(frozen=True)
+class FewShotData:
+    """Meta-training, validation and meta-test characters (pairwise disjoint) and their source."""
+
+    train: CharacterSet
+    val: CharacterSet
+    test: CharacterSet
+    source: str
+    description: str
+
+    def summary(self) -> str:
+        return (f"{self.source}: {self.train.num_characters} training, {self.val.num_characters} validation, "
+                f"{self.test.num_characters} held-out test characters ({self.description})")
+
+
+def load_data(source: str = "auto", val_characters: int = 16, test_characters: int = 60,
+              seed: int = 0) -> FewShotData:
+    """Characters for hw2, split by character (train, validation, test never share one).
+
+    ``"omniglot"``: the two official minimal background splits (136 + 156 characters, 10
+    alphabets). Training gets all of ``small1`` and the rest of ``small2``; validation and test
+    characters are drawn from ``small2`` (seeded :func:`metakit.data.splits.split_by_character`),
+    so they are held-out characters of alphabets seen in training. ``"glyphs"``: the kit's
+    generated characters, split the same way. ``"auto"``: Omniglot when both zips are there.
+    """
+    from metakit.blackbox import OMNIGLOT_FILES, concat_charsets, omniglot_available
+    from metakit.data.splits import split_by_character
+
+    if source == "auto":
+        source = "omniglot" if omniglot_available() else "glyphs"
+    if source == "omniglot":
+        if not omniglot_available():
+            raise FileNotFoundError(
+                f"real Omniglot not found: {', '.join(OMNIGLOT_FILES)} belong in {shared_omniglot_dir()} "
+                f"(set METAKIT_OMNIGLOT to another folder), or use source='glyphs'")
+        from metakit.data.omniglot import load_omniglot
+
+        small1, small2 = (load_omniglot(shared_omniglot_dir() / name, progress=False) for name in OMNIGLOT_FILES)
+        held_out = val_characters + test_characters
+        if not 0 < held_out < small2.num_characters:
+            raise ValueError(f"val_characters + test_characters must be in 1..{small2.num_characters - 1}; "
+                             f"got {val_characters} + {test_characters}")
+        rest, val, test = split_by_character(
+            small2, sizes=(small2.num_characters - held_out, val_characters, test_characters), seed=seed)
+        train = concat_charsets([small1, rest], name="omniglot/small1+small2-train")
+        return FewShotData(train, val, test, "omniglot",
+                           f"train = small1 ({small1.num_characters}) + {rest.num_characters} characters of small2; "
+                           f"validation {val.num_characters} and test {test.num_characters} other characters of "
+                           f"small2 (seed {seed})")
+    if source == "glyphs":
+        from metakit.data.glyphs import load_glyphs
+
+        glyphs = load_glyphs()
+        count = glyphs.num_characters
+        if not val_characters + test_characters < count:
+            raise ValueError(f"only {count} glyph characters for {val_characters} + {test_characters} held out")
+        train, val, test = split_by_character(
+            glyphs, sizes=(count - val_characters - test_characters, val_characters, test_characters), seed=seed)
+        return FewShotData(train, val, test, "glyphs", f"{count} generated characters split by character "
+                                                       f"(seed {seed})")
+    raise ValueError(f"unknown data source {source!r}: use 'glyphs', 'omniglot' or 'auto'")
+
+
+# =========================================================================== tasks
+def task_batch(episodes: Episodes, device: torch.device | str | None = None) -> list[Task]:
+    """Split a batch of episodes into a list of tasks ``(support_x, support_y, query_x, query_y)``.
+
+    ``episodes.support`` ``[B, N, K, 28, 28]`` -> B tuples of ``[N*K, 1, 28, 28]``, ``[N*K]``,
+    ``[N*Q, 1, 28, 28]``, ``[N*Q]`` (labels 0..N-1, way-major order).
+    """
+    if device is not None:
+        episodes = episodes.to(device)
+    support_x, support_y, query_x, query_y = episodes.flat()
+    return [(support_x[b], support_y[b], query_x[b], query_y[b]) for b in range(support_x.shape[0])]
+
+
+# =========================================================================== functional conv4
+def conv4_param_shapes(num_ways: int, hidden: int = 32, in_channels: int = 1,
+                       image_size: int = 28) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of every parameter of the conv4 (in the order :func:`conv4_forward` uses them).
+
+    Each block is a 3x3 convolution with stride 2 (``hidden`` filters, padding 1, no bias: batch
+    norm removes it) -> batch norm (scale ``bn{i}.weight``, shift ``bn{i}.bias``) -> ReLU; then a
+    linear head on the flattened features. 28x28 images become 14, 7, 4, then 2x2 maps. Strided
+    convolutions instead of max pooling are what MAML used on Omniglot; on a CPU they are also
+    about three times faster (the first block works at 14x14 instead of 28x28).
+    """
+    if num_ways < 1 or hidden < 1 or in_channels < 1:
+        raise ValueError(f"need num_ways, hidden, in_channels >= 1; got {num_ways}, {hidden}, {in_channels}")
+    size = image_size
+    for _ in range(NUM_BLOCKS):
+        size = (size - 1) // 2 + 1  # 3x3, stride 2, padding 1
+    if image_size < 2 ** NUM_BLOCKS:
+        raise ValueError(f"{image_size}x{image_size} images are too small for {NUM_BLOCKS} stride-2 blocks")
+    shapes: dict[str, tuple[int, ...]] = {}
+    channels = in_channels
+    for i in range(1, NUM_BLOCKS + 1):
+        shapes[f"conv{i}.weight"] = (hidden, channels, 3, 3)
+        shapes[f"bn{i}.weight"] = (hidden,)
+        shapes[f"bn{i}.bias"] = (hidden,)
+        channels = hidden
+    shapes["head.weight"] = (num_ways, hidden * size * size)
+    shapes["head.bias"] = (num_ways,)
+    return shapes
+
+
+class Conv4(nn.Module):
+    """The conv4 of MAML as a module; parameter names match :func:`conv4_param_shapes`.
+
+    Batch norm has no running statistics: it always normalises with the statistics of the batch it
+    is given, in training and in evaluation (as in MAML, where every task is its own batch).
+    ``forward`` is :func:`conv4_forward` on the module's own parameters.
+    """
+
+    def __init__(self, num_ways: int, hidden: int = 32, in_channels: int = 1, image_size: int = 28) -> None:
+        super().__init__()
+        shapes = conv4_param_shapes(num_ways, hidden, in_channels, image_size)
+        channels = in_channels
+        for i in range(1, NUM_BLOCKS + 1):
+            self.add_module(f"conv{i}", nn.Conv2d(channels, hidden, 3, stride=2, padding=1, bias=False))
+            self.add_module(f"bn{i}", nn.BatchNorm2d(hidden, track_running_stats=False))
+            channels = hidden
+        self.head = nn.Linear(shapes["head.weight"][1], num_ways)
+        self.num_ways, self.hidden = num_ways, hidden
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x ``[M, C, H, W]`` -> logits ``[M, num_ways]``."""
+        return conv4_forward(dict(self.named_parameters()), x)
+
+
+def conv4_init(num_ways: int, hidden: int = 32, in_channels: int = 1, image_size: int = 28, seed: int = 0,
+               device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
+    """Fresh conv4 parameters: a dict of leaf tensors with ``requires_grad=True``.
+
+    PyTorch's default initialisation of the same layers, seeded by ``seed`` (the global random
+    state is left as it was).
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        module = Conv4(num_ways, hidden, in_channels, image_size)
+    return {name: p.detach().to(device=device, dtype=dtype).clone().requires_grad_(True)
+            for name, p in module.named_parameters()}
+
+
+def conv4_forward(params: Mapping[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """Run the conv4 with the parameters in ``params`` (any dict with the names of
+    :func:`conv4_param_shapes`, e.g. adapted ones). x ``[M, C, H, W]`` -> logits ``[M, N]``.
+
+    Batch norm normalises with the batch's own statistics, so the batch should hold the whole
+    support set (or the whole query set) of one task.
+    """
+    missing = [f"conv{i}.weight" for i in range(1, NUM_BLOCKS + 1) if f"conv{i}.weight" not in params]
+    if missing or "head.weight" not in params:
+        raise KeyError(f"conv4_forward needs the conv4 parameters {missing or ['head.weight']}; the dict has "
+                       f"{sorted(params)[:6]}")
+    if x.ndim != 4:
+        raise ValueError(f"conv4_forward wants images [M, C, H, W]; got shape {list(x.shape)}")
+    h = x
+    for i in range(1, NUM_BLOCKS + 1):
+        h = F.conv2d(h, params[f"conv{i}.weight"], stride=2, padding=1)
+        h = F.batch_norm(h, None, None, params[f"bn{i}.weight"], params[f"bn{i}.bias"], training=True)
+        h = F.relu(h)
+    return F.linear(h.flatten(1), params["head.weight"], params["head.bias"])
+
+
+# =========================================================================== ProtoNet embedding
+class ProtoNetEmbedding(nn.Module):
+    """The conv4 embedding of prototypical networks: x ``[M, 1, 28, 28]`` -> features ``[M, hidden]``.
+
+    Four blocks conv 3x3 (padding 1) -> batch norm -> ReLU -> 2x2 max pool (28 -> 14 -> 7 -> 3 -> 1),
+    then flatten. Batch norm keeps running statistics: call ``.train()`` while training and
+    ``.eval()`` to evaluate.
+    """
+
+    def __init__(self, hidden: int = 64, in_channels: int = 1) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        channels = in_channels
+        for _ in range(NUM_BLOCKS):
+            layers += [nn.Conv2d(channels, hidden, 3, padding=1), nn.BatchNorm2d(hidden), nn.ReLU(),
+                       nn.MaxPool2d(2)]
+            channels = hidden
+        self.blocks = nn.Sequential(*layers)
+        self.hidden = hidden
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4:
+            raise ValueError(f"ProtoNetEmbedding wants images [M, C, H, W]; got shape {list(x.shape)}")
+        return self.blocks(x).flatten(1)
+
+
+# =========================================================================== history and evaluation
+@dataclass
+class History:
+    """What a training run recorded: one entry per logged iteration, one per validation."""
+
+    name: str
+    steps: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    support_accuracy: list[float] = field(default_factory=list)
+    query_accuracy: list[float] = field(default_factory=list)
+    val_steps: list[int] = field(default_factory=list)
+    val_query_accuracy: list[float] = field(default_factory=list)
+    iterations: int = 0
+    train_seconds: float = 0.0
+
+    @property
+    def seconds_per_iteration(self) -> float:
+        """Wall time of one training iteration (validation excluded)."""
+        return self.train_seconds / max(1, self.iterations)
+
+    def plot(self, title: str | None = None) -> plt.Figure:
+        """Training loss and accuracies (left), validation query accuracy (right)."""
+        fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+        left.plot(self.steps, self.loss, color="tab:red", label="training loss")
+        left.set_xlabel("iteration")
+        left.set_ylabel("loss")
+        acc = left.twinx()
+        acc.plot(self.steps, self.support_accuracy, color="tab:blue", alpha=0.6, label="support acc")
+        acc.plot(self.steps, self.query_accuracy, color="tab:green", alpha=0.6, label="query acc")
+        acc.set_ylabel("accuracy")
+        acc.set_ylim(0, 1.02)
+        lines = left.get_lines() + acc.get_lines()
+        left.legend(lines, [line.get_label() for line in lines], fontsize=8, loc="center right")
+        right.plot(self.val_steps, self.val_query_accuracy, marker="o", color="tab:green")
+        right.set_xlabel("iteration")
+        right.set_ylabel("validation query accuracy")
+        right.grid(alpha=0.3)
+        fig.suptitle(title or self.name)
+        fig.tight_layout()
+        return fig
+
+
+@dataclass
+class Evaluation:
+    """Query accuracy of every test episode; ``str()`` gives ``"97.1% +- 0.4"`` (95% CI)."""
+
+    name: str
+    accuracies: np.ndarray
+    seconds: float
+
+    @property
+    def mean(self) -> float:
+        return mean_ci95(self.accuracies)[0]
+
+    @property
+    def ci95(self) -> float:
+        return mean_ci95(self.accuracies)[1]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {format_ci(self.accuracies)} over {len(self.accuracies)} episodes"
+
+
+def _as_float(value: Any, what: str) -> float:
+    if torch.is_tensor(value):
+        if value.numel() != 1:
+            raise ValueError(f"{what} should be one number; got a tensor of shape {list(value.shape)}")
+        return float(value.detach().cpu())
+    if isinstance(value, (Sequence, np.ndarray)) and not isinstance(value, str):
+        values = np.asarray(value, dtype=np.float64).ravel()
+        if values.size == 0:
+            raise ValueError(f"{what} is an empty sequence")
+        return float(values[-1])  # accuracies after each inner step: the last one
+    return float(value)
+
+
+def _unpack(result: Any, where: str) -> tuple[Any, float, float]:
+    if not isinstance(result, (tuple, list)) or len(result) != 3:
+        raise TypeError(f"{where} should return (loss, support accuracy, query accuracy); got "
+                        f"{type(result).__name__}{'' if not isinstance(result, (tuple, list)) else f' of length {len(result)}'}")
+    loss, support_acc, query_acc = result
+    return loss, _as_float(support_acc, f"{where}'s support accuracy"), _as_float(query_acc, f"{where}'s query accuracy")
+
+
+# =========================================================================== ProtoNet loops
+ProtoNetStep = Callable[[nn.Module, list], tuple]
+
+
+def train_protonet(protonet_step: ProtoNetStep, model: nn.Module, train_sampler: EpisodeSampler,
+                   val_sampler: EpisodeSampler | None = None, iterations: int = 1000, meta_batch: int = 16,
+                   lr: float = 1e-3, val_every: int = 100, val_tasks: int = 64, log_every: int = 10,
+                   device: torch.device | str = "cpu", progress: bool = True, name: str = "ProtoNet") -> History:
+    """Train ``model`` (the embedding) with Adam on ``protonet_step(model, task_batch)``.
+
+    Each iteration samples ``meta_batch`` episodes from ``train_sampler``, calls
+    ``loss, support_acc, query_acc = protonet_step(model, tasks)`` with the model in train mode,
+    then zero_grad / backward / step. Every ``val_every`` iterations the model (in eval mode, no
+    gradients) is run on ``val_tasks`` validation episodes. Returns the :class:`History`.
+    """
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    history = History(name)
+    val_batch = task_batch(val_sampler.episodes(0, val_tasks), device) if val_sampler is not None else None
+    bar = tqdm(range(1, iterations + 1), desc=name, disable=not progress, leave=False)
+    for step in bar:
+        started = time.perf_counter()
+        model.train()
+        tasks = task_batch(train_sampler.sample(meta_batch), device)
+        loss, support_acc, query_acc = _unpack(protonet_step(model, tasks), "protonet_step")
+        if not torch.is_tensor(loss) or not loss.requires_grad:
+            raise TypeError("protonet_step's loss must be a tensor that depends on the model's parameters "
+                            "(do not call .item() or .detach() on it)")
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        history.train_seconds += time.perf_counter() - started
+        history.iterations = step
+        if step % log_every == 0 or step == 1:
+            _log(history, step, float(loss.detach()), support_acc, query_acc)
+            bar.set_postfix(loss=f"{history.loss[-1]:.3f}", query_acc=f"{query_acc:.3f}")
+        if val_batch is not None and (step % val_every == 0 or step == iterations):
+            model.eval()
+            with torch.no_grad():
+                _, _, val_acc = _unpack(protonet_step(model, val_batch), "protonet_step")
+            history.val_steps.append(step)
+            history.val_query_accuracy.append(val_acc)
+    return history
+
+
+def evaluate_protonet(protonet_step: ProtoNetStep, model: nn.Module, sampler: EpisodeSampler,
+                      num_episodes: int = 600, device: torch.device | str = "cpu", progress: bool = True,
+                      name: str = "ProtoNet") -> Evaluation:
+    """Query accuracy of ``model`` on ``num_episodes`` test episodes (``sampler``'s episodes
+    0..num_episodes-1), one episode per ``protonet_step`` call, model in eval mode, no gradients."""
+    model.to(device).eval()
+    accuracies = []
+    started = time.perf_counter()
+    with torch.no_grad():
+        for index in tqdm(range(num_episodes), desc=f"evaluating {name}", disable=not progress, leave=False):
+            tasks = task_batch(sampler.episodes(index, 1), device)
+            accuracies.append(_unpack(protonet_step(model, tasks), "protonet_step")[2])
+    return Evaluation(name, np.asarray(accuracies), time.perf_counter() - started)
+
+
+# =========================================================================== MAML loops
+def train_maml(maml: Any, train_sampler: EpisodeSampler, val_sampler: EpisodeSampler | None = None,
+               iterations: int = 1000, meta_batch: int = 16, val_every: int = 100, val_tasks: int = 64,
+               log_every: int = 10, device: torch.device | str = "cpu", progress: bool = True,
+               name: str = "MAML") -> History:
+    """Meta-train with ``maml.outer_step(task_batch, train=True)`` (which updates the
+    meta-parameters itself); validate with ``outer_step(val_batch, train=False)``.
+
+    ``outer_step`` returns ``(meta_loss, support accuracies after each inner step, query
+    accuracy)``; the history records the support accuracy after the last inner step.
+    """
+    history = History(name)
+    val_batch = task_batch(val_sampler.episodes(0, val_tasks), device) if val_sampler is not None else None
+    bar = tqdm(range(1, iterations + 1), desc=name, disable=not progress, leave=False)
+    for step in bar:
+        started = time.perf_counter()
+        tasks = task_batch(train_sampler.sample(meta_batch), device)
+        loss, support_acc, query_acc = _unpack(maml.outer_step(tasks, train=True), "outer_step")
+        history.train_seconds += time.perf_counter() - started
+        history.iterations = step
+        if step % log_every == 0 or step == 1:
+            _log(history, step, _as_float(loss, "outer_step's meta-loss"), support_acc, query_acc)
+            bar.set_postfix(loss=f"{history.loss[-1]:.3f}", query_acc=f"{query_acc:.3f}")
+        if val_batch is not None and (step % val_every == 0 or step == iterations):
+            _, _, val_acc = _unpack(maml.outer_step(val_batch, train=False), "outer_step")
+            history.val_steps.append(step)
+            history.val_query_accuracy.append(val_acc)
+    return history
+
+
+def evaluate_maml(maml: Any, sampler: EpisodeSampler, num_episodes: int = 600,
+                  device: torch.device | str = "cpu", progress: bool = True, name: str = "MAML") -> Evaluation:
+    """Query accuracy after adaptation on ``num_episodes`` test episodes, one
+    ``outer_step([task], train=False)`` call per episode (the meta-parameters do not change)."""
+    accuracies = []
+    started = time.perf_counter()
+    for index in tqdm(range(num_episodes), desc=f"evaluating {name}", disable=not progress, leave=False):
+        tasks = task_batch(sampler.episodes(index, 1), device)
+        accuracies.append(_unpack(maml.outer_step(tasks, train=False), "outer_step")[2])
+    return Evaluation(name, np.asarray(accuracies), time.perf_counter() - started)
+
+
+def _log(history: History, step: int, loss: float, support_acc: float, query_acc: float) -> None:
+    history.steps.append(step)
+    history.loss.append(loss)
+    history.support_accuracy.append(support_acc)
+    history.query_accuracy.append(query_acc)
+
+
+def seconds_per_call(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1) -> float:
+    """Median wall time of ``fn()`` over ``repeats`` calls after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return float(np.median(times))
+
+
+# =========================================================================== inspection helpers
+def tensor_arrays(tensors: Mapping[str, torch.Tensor]) -> dict[str, np.ndarray]:
+    """A dict of tensors (e.g. ``maml.params``) as float64 arrays, by name."""
+    return {name: t.detach().cpu().double().numpy() for name, t in tensors.items()}
+
+
+def grad_arrays(tensors: Mapping[str, torch.Tensor]) -> dict[str, np.ndarray | None]:
+    """The ``.grad`` of every tensor in a dict, as float64 arrays (None where there is none)."""
+    return {name: (None if t.grad is None else t.grad.detach().cpu().double().numpy())
+            for name, t in tensors.items()}
+
+
+def load_tensors(tensors: Mapping[str, torch.Tensor], arrays: Mapping[str, Any]) -> None:
+    """Copy values into the tensors of a dict in place (by name; dtype and device follow the tensors)."""
+    unknown = sorted(set(arrays) - set(tensors))
+    if unknown:
+        raise KeyError(f"no tensor named {unknown} in the dict (it has {sorted(tensors)})")
+    with torch.no_grad():
+        for name, value in arrays.items():
+            target = tensors[name]
+            source = torch.as_tensor(np.asarray(value), dtype=target.dtype, device=target.device)
+            if source.shape != target.shape:
+                raise ValueError(f"{name}: cannot load shape {list(source.shape)} into {list(target.shape)}")
+            target.copy_(source)

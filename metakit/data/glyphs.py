@@ -236,6 +236,9 @@ def nn_baseline_accuracy(charset: CharacterSet, ways: int = 5, shots: int = 1, e
 
     The floor any learned method should beat: it says how hard a dataset is before any learning.
     """
+    if ways > charset.num_characters or shots + 1 > charset.num_drawers or min(ways, shots, episodes) < 1:
+        raise ValueError(f"{ways}-way {shots}-shot episodes with one query need {ways} characters and "
+                         f"{shots + 1} drawers; this set has {charset.num_characters} x {charset.num_drawers}")
     rng = np.random.default_rng(seed)
     pixels = charset.images.reshape(charset.num_characters, charset.num_drawers, -1).astype(np.float32) / 255
     correct = 0

@@ -77,5 +77,5 @@ def test_bad_arguments_say_which(kwargs: dict) -> None:
 def test_baseline_refuses_impossible_episodes(small) -> None:
     with pytest.raises(ValueError, match="need 30 characters"):
         nn_baseline_accuracy(small, ways=30)
-    with pytest.raises(ValueError, match="8 drawers"):
+    with pytest.raises(ValueError, match="9 drawers"):
         nn_baseline_accuracy(small, shots=8)

@@ -1,0 +1,141 @@
+"""Hidden graders of hw0: TaskConditionedNet, checked by behaviour (outputs and gradient supports)."""
+import numpy as np
+
+from conftest import (HIDDEN, MODES, NUM_OUTPUTS, NUM_TASKS, build_model, gradient_supports, one_hot, outputs,
+                      own_parameters, raises_value_error, random_images, shared_names, sharing)
+from metakit.grading import check, close, fail, graded
+
+
+@graded(points=1, timeout=40)
+def test_model_modes_and_shapes(student):
+    """every conditioning builds a network that maps x [B, 1, 28, 28] and z [B, T] to [B, O]; unknown ones raise"""
+    x = random_images(5, seed=1)
+    z = one_hot([0, 1, 2, 0, 1])
+    for mode in MODES:
+        outputs(student, build_model(student, mode), x, z, mode)
+    wide = build_model(student, "concat", num_outputs=7)
+    outputs(student, wide, x, z, "concat", num_outputs=7)
+    ok, what = raises_value_error(student, "TaskConditionedNet", num_tasks=3, num_outputs=4,
+                                  conditioning="telepathic", hidden=8)
+    check(ok, f'TaskConditionedNet(conditioning="telepathic") should raise ValueError; {what}')
+
+
+@graded(points=2, timeout=40)
+def test_independent_shares_nothing(student):
+    """"independent": the output for task i has zero gradient on every other task's parameters"""
+    model = build_model(student, "independent")
+    supports = gradient_supports(student, model, seed=2)
+    groups = sharing(supports)
+    touched = groups["shared"] | groups["mixed"]
+    check(not touched, 'with conditioning="independent" no parameter may receive gradient from two tasks, but '
+                       f'{sorted(touched)} get gradient from more than one task: each task needs its own network')
+    for task in range(NUM_TASKS):
+        check(own_parameters(supports, task, set()), f'with conditioning="independent" the output of task {task} '
+                                                     f'depends on no parameter at all')
+    names = shared_names(student, model, "independent")
+    check(names == [], f'independent networks share nothing, so shared_parameters() should be empty; it returned {names}')
+
+
+@graded(points=1, timeout=30)
+def test_independent_gate(student):
+    """"independent": the output is the gate sum_t z_t f_t(x) (zero when z = 0, linear in z)"""
+    model = build_model(student, "independent", seed=3)
+    x = random_images(4, seed=3)
+    zero = outputs(student, model, x, np.zeros((4, NUM_TASKS), np.float32), "independent")
+    close(zero, np.zeros_like(zero), atol=1e-6,
+          what='the output of conditioning="independent" for z = 0 (the gate sum_t z_t f_t(x) is 0)')
+    out0 = outputs(student, model, x, one_hot([0] * 4), "independent")
+    out1 = outputs(student, model, x, one_hot([1] * 4), "independent")
+    mix = np.zeros((4, NUM_TASKS), np.float32)
+    mix[:, 0], mix[:, 1] = 0.25, 0.75
+    close(outputs(student, model, x, mix, "independent"), 0.25 * out0 + 0.75 * out1, atol=1e-5,
+          what='the output of conditioning="independent" for z = 0.25 e_0 + 0.75 e_1 (should be '
+               '0.25 f_0(x) + 0.75 f_1(x))')
+
+
+@graded(points=2, timeout=40)
+def test_multihead_trunk_shared_heads_not(student):
+    """"multihead": the trunk gets gradient from every task, each head from its own task only"""
+    model = build_model(student, "multihead", seed=4)
+    supports = gradient_supports(student, model, seed=4)
+    groups = sharing(supports)
+    check(groups["shared"], 'with conditioning="multihead" no parameter receives gradient from every task: '
+                            'the trunk (first and second layers) should be shared')
+    check(not groups["mixed"], f'with conditioning="multihead" the parameters {sorted(groups["mixed"])} are shared '
+                               f'by some pairs of tasks but not others')
+    for task in range(NUM_TASKS):
+        check(own_parameters(supports, task, groups["shared"]),
+              f'with conditioning="multihead" task {task} has no parameters of its own: every task needs its own '
+              f'head (the heads must not be shared)')
+    names = set(shared_names(student, model, "multihead"))
+    check(names == groups["shared"],
+          f'shared_parameters() of conditioning="multihead" should be exactly the trunk, the parameters that get '
+          f'gradient from every task: {sorted(groups["shared"])}; it returned {sorted(names)}')
+
+
+@graded(points=2, timeout=50)
+def test_shared_parameters_match_gradients(student):
+    """"concat", "additive", "multiplicative": shared_parameters() is what the tasks' gradients share"""
+    for mode in ("concat", "additive", "multiplicative"):
+        model = build_model(student, mode, seed=5)
+        supports = gradient_supports(student, model, seed=5)
+        groups = sharing(supports)
+        check(not groups["mixed"], f'with conditioning="{mode}" the parameters {sorted(groups["mixed"])} are '
+                                   f'shared by some pairs of tasks but not others')
+        sizes = {name: mask.size for name, mask in supports[0].items()}
+        shared_size = sum(sizes[n] for n in groups["shared"])
+        check(shared_size >= 0.5 * sum(sizes.values()),
+              f'with conditioning="{mode}" only {shared_size} of {sum(sizes.values())} parameter entries get '
+              f'gradient from every task: all but the task embedding should be shared')
+        names = set(shared_names(student, model, mode))
+        check(names == groups["shared"],
+              f'shared_parameters() of conditioning="{mode}" should be the parameters whose entries get gradient '
+              f'from more than one task, {sorted(groups["shared"])}; it returned {sorted(names)}')
+
+
+@graded(points=2, timeout=40)
+def test_output_depends_on_task(student):
+    """every conditioning: changing the task descriptor z changes the output"""
+    x = random_images(6, seed=6)
+    for mode in MODES:
+        model = build_model(student, mode, seed=6)
+        results = [outputs(student, model, x, one_hot([t] * 6), mode) for t in range(NUM_TASKS)]
+        for a in range(NUM_TASKS):
+            for b in range(a + 1, NUM_TASKS):
+                gap = float(np.abs(results[a] - results[b]).max())
+                check(gap > 1e-6, f'with conditioning="{mode}" the outputs for tasks {a} and {b} are identical on '
+                                  f'the same images: the network ignores z')
+
+
+@graded(points=1, timeout=40)
+def test_rows_use_their_own_descriptor(student):
+    """every conditioning: row b of the output depends on row b of z (a batch may mix tasks)"""
+    x = random_images(6, seed=7)
+    task_ids = [2, 0, 1, 1, 0, 2]
+    for mode in MODES:
+        model = build_model(student, mode, seed=7)
+        mixed = outputs(student, model, x, one_hot(task_ids), mode)
+        for t in range(NUM_TASKS):
+            rows = [i for i, tid in enumerate(task_ids) if tid == t]
+            alone = outputs(student, model, x[rows], one_hot([t] * len(rows)), mode)
+            close(mixed[rows], alone, atol=1e-5,
+                  what=f'with conditioning="{mode}", the outputs of the task-{t} rows of a batch that mixes tasks '
+                       f'(compared with a batch of those rows alone)')
+
+
+@graded(points=1, timeout=30)
+def test_multiplicative_gate_switches_off(student):
+    """"multiplicative": with z = 0 the gate G z switches every feature off, so x no longer matters"""
+    model = build_model(student, "multiplicative", seed=8)
+    zero = np.zeros((3, NUM_TASKS), np.float32)
+    first = outputs(student, model, random_images(3, seed=8), zero, "multiplicative")
+    second = outputs(student, model, random_images(3, seed=9), zero, "multiplicative")
+    close(first, second, atol=1e-5,
+          what='conditioning="multiplicative" with z = 0 on two different batches of images (h_1 = ReLU(W_1 x + b_1) '
+               '* G z is 0 for every x, so the outputs should not depend on x: multiply, do not add, and no bias in G)')
+    additive = build_model(student, "additive", seed=8)
+    a = outputs(student, additive, random_images(3, seed=8), zero, "additive")
+    b = outputs(student, additive, random_images(3, seed=9), zero, "additive")
+    if np.abs(a - b).max() < 1e-6:
+        fail('conditioning="additive" with z = 0 gives the same output for different images: the input x must '
+             'still pass through the first layer (h_1 = ReLU(W_1 x + b_1 + E z))')

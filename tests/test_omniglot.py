@@ -426,3 +426,55 @@ def test_broken_off_download_leaves_no_partial_file(fake_release: tuple[Path, Of
 def test_unknown_split(tmp_path: Path) -> None:
     with pytest.raises(OmniglotError, match=r"unknown Omniglot split 'training'; known: background"):
         download(tmp_path, ["training"])
+
+
+# ---------------------------------------------------------------- the data CLI
+def run_cli(*argv: str) -> int:
+    import argparse
+
+    from metakit.data.cli import add_data_commands
+
+    parser = argparse.ArgumentParser()
+    add_data_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["data", *argv])
+    return args.func(args)
+
+
+def test_cli_omniglot_builds_the_cache(layout: tuple[CharacterSet, Path], tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    _, root = layout
+    monkeypatch.setenv("METAKIT_CACHE", str(tmp_path / "cache"))
+    assert run_cli("omniglot", "--root", str(root)) == 0
+    out = capsys.readouterr().out
+    assert "omniglot/set: 6 characters x 20 drawers of 28x28 in 2 alphabets" in out
+    assert omniglot.cache_path(root).with_suffix(".npz").exists()
+    assert str(tmp_path / "cache" / "omniglot") in out
+
+
+def test_cli_errors_are_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli("omniglot", "--root", str(tmp_path / "missing")) == 2
+    assert "error: Omniglot source not found" in capsys.readouterr().err
+
+    def offline(url: str) -> bytes:
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(omniglot, "_urlopen", offline)
+    assert run_cli("omniglot", "--root", str(tmp_path / "dl"), "--download") == 2
+    err = capsys.readouterr().err
+    assert "cannot download https://github.com/brendenlake/omniglot/" in err and "--root" in err
+
+
+def test_cli_show_writes_a_figure(layout: tuple[CharacterSet, Path], tmp_path: Path,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("metakit.plot")
+    _, root = layout
+    out = tmp_path / "figs" / "episode.png"
+    assert run_cli("show", "--dataset", "omniglot", "--root", str(root), "--ways", "3", "--shots", "2",
+                   "--queries", "1", "--out", str(out)) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert run_cli("show", "--dataset", "omniglot", "--root", str(root), "--ways", "9") == 2
+    assert "9-way episodes need 9 classes but this split has only 6" in capsys.readouterr().err
+    assert run_cli("show", "--dataset", "omniglot") == 2
+    assert "needs --root" in capsys.readouterr().err

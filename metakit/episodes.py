@@ -150,9 +150,11 @@ class EpisodeSampler:
 
     def _gather(self, classes: torch.Tensor, drawers: torch.Tensor) -> torch.Tensor:
         """uint8 ``[B, N, K+Q, H, W]`` for classes ``[B, N]`` and drawers ``[B, N, K+Q]``."""
-        num_chars = int(self.images.shape[0])
+        num_chars, num_drawers, height, width = self.images.shape
         chars = classes % num_chars
-        picked = self.images[chars.unsqueeze(-1), drawers]
+        rows = (chars.unsqueeze(-1) * num_drawers + drawers).reshape(-1)  # [B*N*(K+Q)]
+        flat = self.images.reshape(num_chars * num_drawers, height * width)
+        picked = flat.index_select(0, rows).view(*drawers.shape, height, width)
         if self.rotations:
             quarter_turns = classes // num_chars
             for r in (1, 2, 3):

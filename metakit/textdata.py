@@ -424,11 +424,18 @@ class EmbeddingEpisodeSampler:
     The same episodes as a :class:`TextEpisodeSampler` with the same labels and seed, as tensors:
     use it to meta-train on frozen sentence embeddings. ``shots`` may be a list of options: each
     *batch* draws one k (all its episodes share it, so they stack).
+
+    ``shuffle_features=True`` is task augmentation for meta-training (like rotating Omniglot
+    characters into new classes): every episode's embeddings are written in a new random basis,
+    a random permutation of the ``D`` coordinates with random signs, the same for its support
+    and query. Dot products and distances within an episode are unchanged, so the episode is as
+    solvable as before, but a meta-learner can no longer memorise the meta-training classes by
+    where their embeddings lie: it has to compare the query with the support.
     """
 
     def __init__(self, embeddings: torch.Tensor | np.ndarray, labels: torch.Tensor | np.ndarray | Sequence[int],
                  ways: int, shots: int | Sequence[int], queries: int, seed: int = 0,
-                 device: torch.device | str = "cpu") -> None:
+                 device: torch.device | str = "cpu", shuffle_features: bool = False) -> None:
         self.embeddings = torch.as_tensor(np.asarray(embeddings) if not torch.is_tensor(embeddings) else embeddings)
         self.embeddings = self.embeddings.detach().float()
         labels = np.asarray(labels.cpu() if torch.is_tensor(labels) else labels, dtype=np.int64)
@@ -438,6 +445,7 @@ class EmbeddingEpisodeSampler:
         self.indexer = _EpisodeIndexer(labels, ways, shots, queries, seed, "these embeddings")
         self.ways, self.queries, self.seed = ways, queries, int(seed)
         self.device = torch.device(device)
+        self.shuffle_features = shuffle_features
         self._next = 0
 
     def batch(self, start: int, count: int) -> EmbeddingEpisodes:
@@ -450,13 +458,28 @@ class EmbeddingEpisodeSampler:
         support_idx = torch.as_tensor(np.stack([s.reshape(-1) for _, s, _ in picks]))
         query_idx = torch.as_tensor(np.stack([q.reshape(-1) for _, _, q in picks]))
         n, q = self.ways, self.queries
+        support, query = self.embeddings[support_idx], self.embeddings[query_idx]
+        if self.shuffle_features:
+            support, query = self._new_basis(support, query, start)
         return EmbeddingEpisodes(
-            support=self.embeddings[support_idx].to(self.device),
+            support=support.to(self.device),
             support_labels=torch.arange(n).repeat_interleave(shots).expand(count, -1).contiguous().to(self.device),
-            query=self.embeddings[query_idx].to(self.device),
+            query=query.to(self.device),
             query_labels=torch.arange(n).repeat_interleave(q).expand(count, -1).contiguous().to(self.device),
             classes=classes.to(self.device),
         )
+
+    def _new_basis(self, support: torch.Tensor, query: torch.Tensor, start: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Permute and sign-flip the last axis of ``[B, *, D]`` tensors, one basis per episode."""
+        count, dim = support.shape[0], support.shape[-1]
+        gen = torch.Generator().manual_seed(episode_seed(self.seed + 104729, start))
+        order = torch.rand(count, dim, generator=gen).argsort(dim=1)
+        signs = torch.randint(0, 2, (count, 1, dim), generator=gen).float() * 2 - 1
+
+        def change(x: torch.Tensor) -> torch.Tensor:
+            return torch.gather(x, 2, order.unsqueeze(1).expand(-1, x.shape[1], -1)) * signs
+
+        return change(support), change(query)
 
     def sample(self, batch_size: int) -> EmbeddingEpisodes:
         """The next ``batch_size`` episodes of the stream."""

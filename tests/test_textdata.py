@@ -255,3 +255,18 @@ def test_embedding_sampler_mixed_shots_and_stream() -> None:
 def test_embedding_sampler_shape_error() -> None:
     with pytest.raises(TextDataError, match=r"embeddings \[M, D\] and labels \[M\]"):
         EmbeddingEpisodeSampler(torch.zeros(10, 4), np.zeros(9, dtype=int), ways=1, shots=1, queries=1)
+
+
+def test_shuffle_features_keeps_dot_products_and_changes_coordinates() -> None:
+    data = toy(classes=5, per_class=10)
+    embeddings = torch.randn(50, 6)
+    plain = EmbeddingEpisodeSampler(embeddings, data.labels, ways=3, shots=2, queries=2, seed=4).batch(0, 4)
+    shuffled = EmbeddingEpisodeSampler(embeddings, data.labels, ways=3, shots=2, queries=2, seed=4,
+                                       shuffle_features=True).batch(0, 4)
+    assert torch.equal(plain.classes, shuffled.classes)
+    gram = lambda e: torch.cat([e.support, e.query], 1) @ torch.cat([e.support, e.query], 1).transpose(1, 2)
+    assert torch.allclose(gram(plain), gram(shuffled), atol=1e-5)
+    assert not torch.allclose(plain.support, shuffled.support)
+    assert not torch.allclose(shuffled.support[0] @ shuffled.support[1].T,
+                              plain.support[0] @ plain.support[1].T), "each episode gets its own basis"
+    assert torch.allclose(shuffled.support.abs().sort(-1).values, plain.support.abs().sort(-1).values)

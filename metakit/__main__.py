@@ -38,7 +38,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
         submissions = find_submissions(paths, args.hw)
     out = Path(args.out).resolve()
     hidden = [*paths, out, *(Path(p) for p in args.hide)]
-    grader = Grader(args.hw, kit, isolation=args.isolation, extra_hidden=hidden)
+    only = [name for group in args.tests for name in group.replace(",", " ").split()] or None
+    grader = Grader(args.hw, kit, isolation=args.isolation, extra_hidden=hidden, only=only)
     print(grader.describe_isolation(), file=sys.stderr)
     try:
         results = grader.grade_all(submissions, jobs=args.jobs, progress=not args.no_progress)
@@ -97,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kit-root", default=None, help="folder holding assignments/ and autograder/")
     p.add_argument("--hide", action="append", default=[], help="another path student code must not see")
     p.add_argument("--isolation", default="auto", choices=["auto", "namespaces", "process"])
+    p.add_argument("--tests", action="append", default=[], metavar="NAMES",
+                   help="grade only these hidden tests (comma-separated names; e.g. to regrade one question)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_grade)
 
@@ -115,7 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -96,3 +96,14 @@ def test_gradescope_zip_and_run_autograder(tmp_path: Path) -> None:
     result = json.loads((root / "results" / "results.json").read_text())
     assert result["score"] == 8 and len(result["tests"]) == 6
     assert all(t["visibility"] == "visible" and "execution_time" in t for t in result["tests"])
+
+
+def test_grade_only_some_tests(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    grade_cli("hw_example", [REPO_ROOT / "solutions" / "hw_example" / "hw_example.ipynb"], out, jobs=1,
+              extra=["--tests", "test_accuracy,test_softmax_values"])
+    result = results(out, "hw_example")
+    assert result["max_score"] == 3 and result["score"] == 3 and len(result["tests"]) == 2
+    run = run_cli("grade", "hw_example", str(REPO_ROOT / "solutions" / "hw_example" / "hw_example.ipynb"),
+                  "--out", str(tmp_path / "o2"), "--tests", "test_nothing")
+    assert run.returncode != 0 and "no hidden test of hw_example is called test_nothing" in run.stderr

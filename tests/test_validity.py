@@ -29,17 +29,28 @@ def test_grader_validity(hw: str, tmp_path: Path) -> None:
     folder.mkdir()
     shutil.copy(reference, folder / "reference.ipynb")
     shutil.copy(REPO_ROOT / "assignments" / hw / f"{hw}.ipynb", folder / "untouched.ipynb")
-    variants = [load_variant(p) for p in variants_for(hw, REPO_ROOT)]
-    for variant in variants:
-        apply_variant(reference, variant, folder / f"variant-{variant.name}.ipynb")
     out = tmp_path / "out"
     grade_cli(hw, [folder], out)
-
     ref = results(out, "reference")
     assert ref["score"] == ref["max_score"] > 0, _failures(ref)
     untouched = results(out, "untouched")
     assert untouched["score"] == 0, f"the untouched release scored {untouched['score']}"
-    problems = [p for v in variants if (p := uncaught(v, results(out, f"variant-{v.name}")))]
+
+    # Each variant is graded on the tests it names (losing points there is losing points), so the
+    # suite stays affordable; variants naming the same tests are graded in one run of the CLI.
+    variants = [load_variant(p) for p in variants_for(hw, REPO_ROOT)]
+    groups: dict[tuple[str, ...], list[Variant]] = {}
+    for variant in variants:
+        groups.setdefault(tuple(sorted(variant.catches)), []).append(variant)
+    problems = []
+    for number, (tests, members) in enumerate(groups.items()):
+        group_folder = tmp_path / f"group{number}"
+        group_folder.mkdir()
+        for variant in members:
+            apply_variant(reference, variant, group_folder / f"variant-{variant.name}.ipynb")
+        group_out = tmp_path / f"out{number}"
+        grade_cli(hw, [group_folder], group_out, extra=["--tests", ",".join(tests)])
+        problems += [p for v in members if (p := uncaught(v, results(group_out, f"variant-{v.name}")))]
     assert not problems, "\n".join(problems)
 
 

@@ -121,7 +121,7 @@ class Grader:
     """Grades submissions of one assignment; ``jobs`` submissions at a time."""
 
     def __init__(self, hw: str, kit: Kit | None = None, isolation: str = "auto",
-                 extra_hidden: list[Path] | None = None) -> None:
+                 extra_hidden: list[Path] | None = None, only: list[str] | None = None) -> None:
         self.hw, self.kit = hw, kit or Kit()
         self.kit.check(hw)
         self.template = read_notebook(self.kit.template(hw))
@@ -135,12 +135,19 @@ class Grader:
         (self.tests_dir / "pytest.ini").write_text(PYTEST_INI)
         self.hidden = [*self.kit.private_paths(), self.work, *(extra_hidden or [])]
         self.collected = self._collect()
+        self.targets = [str(self.tests_dir)]
+        if only:
+            unknown = sorted(set(only) - {t["name"] for t in self.collected})
+            if unknown:
+                raise ValueError(f"no hidden test of {hw} is called {', '.join(unknown)}")
+            self.collected = [t for t in self.collected if t["name"] in only]
+            self.targets = [f"{self.tests_dir / t['file']}::{t['name']}" for t in self.collected]
 
     def close(self) -> None:
         shutil.rmtree(self.work, ignore_errors=True)
 
-    def _pytest(self, extra: list[str], timeout: float) -> subprocess.CompletedProcess:
-        command = [sys.executable, "-m", "pytest", str(self.tests_dir), "-c", str(self.tests_dir / "pytest.ini"),
+    def _pytest(self, extra: list[str], timeout: float, targets: list[str] | None = None) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "pytest", *(targets or [str(self.tests_dir)]), "-c", str(self.tests_dir / "pytest.ini"),
                    "--rootdir", str(self.tests_dir), "-p", "metakit.grading.plugin", "-p", "no:cacheprovider",
                    "--assert=plain", "-q", "--tb=no", "-W", "ignore", *extra]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(self.kit.root), os.environ.get("PYTHONPATH", "")]),
@@ -194,7 +201,8 @@ class Grader:
         hide = [arg for path in self.hidden for arg in ("--metakit-hide", str(path))]
         try:
             run = self._pytest(["--metakit-submission", str(folder), "--metakit-results", str(results_path),
-                                "--metakit-isolation", self.mode, *hide], timeout=budget)
+                                "--metakit-isolation", self.mode, *hide], timeout=budget,
+                               targets=self.targets)
             log = run.stdout[-6000:] + run.stderr[-6000:]
         except subprocess.TimeoutExpired:
             log = f"the grading run took more than {budget:.0f} s and was stopped"

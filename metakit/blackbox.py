@@ -65,39 +65,31 @@ def omniglot_available(folder: str | None = None) -> bool:
     return all((root / name).exists() for name in OMNIGLOT_FILES)
 
 
-def concat_charsets(sets: Sequence[CharacterSet], name: str) -> CharacterSet:
-    """Stack character sets with the same drawer count and image size into one."""
-    shapes = {s.images.shape[1:] for s in sets}
-    if len(shapes) != 1:
-        raise ValueError(f"cannot concatenate character sets of different shapes: {sorted(shapes)}")
-    images = np.concatenate([s.images for s in sets])
-    manifest = [dict(entry) for s in sets for entry in s.manifest]
-    return CharacterSet(images=images, manifest=manifest, name=name,
-                        info={"parts": [s.name for s in sets]})
+def omniglot_split(folder: str | None = None, test_characters: int = 42, seed: int = 0) -> DataSplit:
+    """Real Omniglot, 28x28, from both official minimal splits, split by character.
 
-
-def omniglot_split(folder: str | None = None, test_characters: int = 56, seed: int = 0) -> DataSplit:
-    """Real Omniglot, 28x28: train on all of ``small1`` plus part of ``small2``, test on the rest.
-
-    The official minimal splits hold only 136 (small1) and 156 (small2) characters. Both are
-    used: every small1 character is a training character, and ``small2`` is split by character
-    (:func:`metakit.data.splits.split_by_character`, seeded) into ``156 - test_characters``
-    training characters and ``test_characters`` held-out test characters. Train and test share
-    alphabets but never a character.
+    ``small1`` (136 characters) and ``small2`` (156) share 50 characters (their Greek and Latin
+    alphabets, identical images), so they are joined with :func:`metakit.data.splits.union` into
+    242 distinct characters first; a plain concatenation would hold those 50 twice and could put
+    one copy in training and the other in the test set. The union is then split by character
+    (:func:`metakit.data.splits.split_by_character`, seeded, checked disjoint) into
+    ``242 - test_characters`` meta-training and ``test_characters`` held-out meta-test characters.
     """
     from metakit.data.omniglot import load_omniglot
-    from metakit.data.splits import split_by_character
+    from metakit.data.splits import split_by_character, union
 
     root = shared_omniglot_dir() if folder is None else Path(folder)
     small1, small2 = (load_omniglot(root / name, progress=False) for name in OMNIGLOT_FILES)
-    if not 0 < test_characters < small2.num_characters:
-        raise ValueError(f"test_characters must be in 1..{small2.num_characters - 1}; got {test_characters}")
-    rest, test = split_by_character(small2, sizes=(small2.num_characters - test_characters, test_characters),
-                                    seed=seed)
-    train = concat_charsets([small1, rest], name="omniglot/small1+small2-train")
+    everything = union(small1, small2, name="omniglot/small1+small2")
+    total = everything.num_characters
+    if not 0 < test_characters < total:
+        raise ValueError(f"test_characters must be in 1..{total - 1}; got {test_characters}")
+    train, test = split_by_character(everything, sizes=(total - test_characters, test_characters), seed=seed)
     return DataSplit(train, test, "omniglot",
-                     f"train = small1 ({small1.num_characters}) + {rest.num_characters} characters of "
-                     f"small2; test = the other {test.num_characters} characters of small2 (seed {seed})")
+                     f"small1 ({small1.num_characters}) and small2 ({small2.num_characters}) share "
+                     f"{small1.num_characters + small2.num_characters - total} characters: {total} distinct, "
+                     f"split by character into {train.num_characters} train / {test.num_characters} test "
+                     f"(seed {seed})")
 
 
 def glyph_split(test_fraction: float = 0.2, seed: int = 0, **glyph_options) -> DataSplit:
@@ -113,13 +105,16 @@ def glyph_split(test_fraction: float = 0.2, seed: int = 0, **glyph_options) -> D
                                             f"{test_count} by character (seed {seed})")
 
 
-def load_data(source: str = "glyphs", seed: int = 0) -> DataSplit:
+def load_data(source: str = "glyphs", seed: int = 0, **glyph_options) -> DataSplit:
     """``"glyphs"`` (the default, always there), ``"omniglot"`` (the official minimal splits), or
-    ``"auto"`` (Omniglot when both zips are in the shared folder, glyphs otherwise)."""
+    ``"auto"`` (Omniglot when both zips are in the shared folder, glyphs otherwise).
+
+    ``glyph_options`` go to :func:`metakit.data.glyphs.load_glyphs` (e.g. ``num_alphabets=5`` for
+    a small, quick set)."""
     if source == "auto":
         source = "omniglot" if omniglot_available() else "glyphs"
     if source == "glyphs":
-        return glyph_split(seed=seed)
+        return glyph_split(seed=seed, **glyph_options)
     if source == "omniglot":
         if not omniglot_available():
             raise FileNotFoundError(
@@ -222,7 +217,8 @@ class TrainResult:
 def train_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn, data: DataSplit, *,
                    ways: int, shots: int, steps: int = 2000, meta_batch: int = 32, lr: float = 1e-3,
                    eval_every: int = 250, eval_episodes: int = 500, rotations: bool = False,
-                   grad_clip: float | None = None, seed: int = 0, device: torch.device | str = "cpu",
+                   grad_clip: float | None = None, cosine: bool = False, seed: int = 0,
+                   device: torch.device | str = "cpu",
                    label: str | None = None, progress: bool = True) -> TrainResult:
     """Meta-train ``model`` with Adam on N-way K-shot episodes; evaluate on held-out characters.
 
@@ -239,6 +235,8 @@ def train_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn,
         rotations: add 90/180/270-degree rotations of the training characters as new classes
             (test characters are never rotated).
         grad_clip: clip the gradient norm to this value (None: no clipping).
+        cosine: decay the learning rate from ``lr`` to 0 along a half cosine over the ``steps``
+            (False: constant ``lr``).
         seed: seeds the model's data stream, the query shuffles and the test episodes.
         device: where the model and the batches live (the model is moved there).
 
@@ -251,9 +249,10 @@ def train_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn,
     test_sampler = EpisodeSampler(data.test, ways, shots, 1, seed=10_000 + seed)
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps) if cosine else None
     result = TrainResult(label or f"{ways}-way {shots}-shot",
                          settings=dict(ways=ways, shots=shots, steps=steps, meta_batch=meta_batch, lr=lr,
-                                       rotations=rotations, grad_clip=grad_clip, seed=seed,
+                                       rotations=rotations, grad_clip=grad_clip, cosine=cosine, seed=seed,
                                        data=data.source))
     window_loss, window_acc, window = 0.0, 0.0, 0
     started = time.perf_counter()
@@ -272,6 +271,8 @@ def train_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn,
         if grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
         optimizer.step()
+        if schedule is not None:
+            schedule.step()
         window_loss += float(loss.detach())
         window_acc += query_accuracy(predictions.detach(), labels)
         window += 1

@@ -1,6 +1,6 @@
-"""Every label is zeroed, support labels included: the network cannot learn the task.
+"""Every label is zeroed, support labels included (it still learns: class order gives the support labels away).
 
-catches: test_support_labels_are_read, test_mann_forward_matches_the_two_lstms, test_training_reaches_accuracy
+catches: test_support_labels_are_read, test_mann_forward_matches_the_two_lstms
 """
 # %% grade_id: mann
 # <<< reference

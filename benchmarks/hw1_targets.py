@@ -1,0 +1,118 @@
+"""hw1 targets: train the reference MANN with the notebook's settings; accuracy and wall time.
+
+For every (N, K) in the ``SETTINGS`` of ``solutions/hw1/hw1.ipynb`` (the settings a student runs),
+this trains the reference ``MANN`` with the reference ``make_mann_batch`` and ``mann_loss`` through
+``metakit.blackbox.train_blackbox`` on
+
+* real Omniglot, 28x28 (the two official minimal splits in ``../shared/omniglot``: train on all
+  136 characters of small1 plus 100 of small2, test on the other 56 characters of small2), and
+* the kit's glyphs (split by character),
+
+then measures the query accuracy on 2000 held-out episodes, and prints it with the wall time
+against the issue's targets (Omniglot: 2-way 1-shot and 2-way 2-shot >= 90%, 3-way 1-shot >= 80%,
+4-way 1-shot >= 70%, each run <= 300 s on 2 CPU cores). It takes about as long as the runs do
+(20-30 minutes): run it under ``nice`` on a quiet machine, since the times are the point.
+
+Run: ``python benchmarks/hw1_targets.py [--data omniglot glyphs] [--only 2,1 3,1] [--threads 2]``
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from calibrate_hw1 import SOLUTION, load_cells  # noqa: E402
+from metakit import blackbox  # noqa: E402
+from metakit.episodes import EpisodeSampler  # noqa: E402
+
+TARGETS = {(2, 1): 0.90, (2, 2): 0.90, (3, 1): 0.80, (4, 1): 0.70}  # Omniglot, held-out characters
+BUDGET_S = 300.0
+FINAL_EPISODES = 2000
+
+
+def notebook_settings() -> dict[tuple[int, int], dict]:
+    """The literal ``SETTINGS = {(N, K): {...}}`` of the solution notebook's experiment cell."""
+    notebook = json.loads(SOLUTION.read_text())
+    for cell in notebook["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        for node in ast.parse("".join(cell["source"])).body:
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "SETTINGS" for t in node.targets):
+                return ast.literal_eval(node.value)
+    raise LookupError(f"no literal SETTINGS = {{...}} in {SOLUTION}")
+
+
+def final_accuracy(reference, model, data: blackbox.DataSplit, ways: int, shots: int) -> tuple[float, float]:
+    """Query accuracy on FINAL_EPISODES held-out episodes (other episodes than the curves') and the
+    half-width of its 95% interval (normal approximation over the episodes' N queries)."""
+    sampler = EpisodeSampler(data.test, ways, shots, 1, seed=424242)
+    accuracy, _ = blackbox.evaluate_blackbox(reference.make_mann_batch, model, reference.mann_loss, sampler,
+                                             episodes=FINAL_EPISODES, seed=7)
+    queries = FINAL_EPISODES * ways
+    return accuracy, 1.96 * math.sqrt(max(accuracy * (1 - accuracy), 1e-12) / queries)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", nargs="+", default=["omniglot", "glyphs"], choices=["omniglot", "glyphs"])
+    parser.add_argument("--only", nargs="*", default=None, help="settings as N,K (default: all)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    reference = load_cells()
+    settings = notebook_settings()
+    if args.only:
+        wanted = {tuple(int(x) for x in s.split(",")) for s in args.only}
+        settings = {key: value for key, value in settings.items() if key in wanted}
+    rows, missed = [], []
+    for source in args.data:
+        if source == "omniglot" and not blackbox.omniglot_available():
+            print(f"skipping omniglot: the official minimal splits are not in {blackbox.shared_omniglot_dir()}")
+            continue
+        data = blackbox.load_data(source)
+        print(data.summary(), flush=True)
+        for (ways, shots), s in settings.items():
+            torch.manual_seed(0)
+            model = reference.MANN(ways, shots + 1, s["hidden"])
+            started = time.perf_counter()
+            train_settings = {key: value for key, value in s.items() if key != "hidden"}
+            result = blackbox.train_blackbox(reference.make_mann_batch, model, reference.mann_loss, data, ways=ways,
+                                             shots=shots, eval_every=max(1, s["steps"] // 5), eval_episodes=300,
+                                             seed=0, progress=not args.no_progress, **train_settings)
+            wall = time.perf_counter() - started
+            accuracy, ci = final_accuracy(reference, model, data, ways, shots)
+            target = TARGETS.get((ways, shots)) if source == "omniglot" else None
+            ok = target is None or (accuracy >= target and wall <= BUDGET_S)
+            if not ok:
+                missed.append(f"{source} {ways}-way {shots}-shot")
+            rows.append((source, ways, shots, s, accuracy, ci, target, wall, ok))
+            print(f"  {ways}-way {shots}-shot: accuracy {100 * accuracy:.1f}% +- {100 * ci:.1f} "
+                  f"(target {'-' if target is None else f'{100 * target:.0f}%'}), {wall:.0f} s "
+                  f"({wall / BUDGET_S:.2f} of the {BUDGET_S:.0f} s budget); curve "
+                  f"{[round(a, 3) for a in result.test_accuracy]}", flush=True)
+    print(f"\nhw1 targets ({args.threads} threads; hidden, meta-batch, steps, lr from the notebook's SETTINGS)")
+    print(f"{'data':9} {'setting':14} {'hidden':>6} {'batch':>5} {'steps':>6} {'lr':>7} {'accuracy':>15} "
+          f"{'target':>6} {'wall s':>7} {'/budget':>7}  ok")
+    for source, ways, shots, s, accuracy, ci, target, wall, ok in rows:
+        print(f"{source:9} {f'{ways}-way {shots}-shot':14} {s['hidden']:6d} {s['meta_batch']:5d} {s['steps']:6d} "
+              f"{s['lr']:7.0e} {f'{100 * accuracy:.1f}% +- {100 * ci:.1f}':>15} "
+              f"{'-' if target is None else f'{100 * target:.0f}%':>6} {wall:7.0f} {wall / BUDGET_S:7.2f}  "
+              f"{'yes' if ok else 'NO'}")
+    if missed:
+        print("targets missed: " + ", ".join(missed))
+    return 0 if not missed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

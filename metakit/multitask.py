@@ -795,19 +795,25 @@ def plot_task_scores(results: Mapping[str, TrainResult | Mapping[str, float]], t
     """Grouped bars: one group per task (plus the mean), one bar per run."""
     scores = {label: (r.scores if isinstance(r, TrainResult) else dict(r)) for label, r in results.items()}
     names = list(tasks) if tasks is not None else list(next(iter(scores.values())))
-    groups = names + ["mean"]
-    fig, ax = plt.subplots(figsize=(max(6.5, 0.9 * len(groups) + 2), 4))
+    suffixes = {n.split(": ", 1)[1] for n in names if ": " in n}
+    common = suffixes.pop() if len(suffixes) == 1 and all(": " in n for n in names) else None
+    labels = [(n.split(": ", 1)[0] if common else n)[:18] for n in names] + ["mean"]
+    fig, ax = plt.subplots(figsize=(max(6.5, 0.75 * len(labels) + 3), 4))
     width = 0.8 / max(1, len(scores))
-    xs = np.arange(len(groups))
+    xs = np.arange(len(labels))
     for k, (label, s) in enumerate(scores.items()):
         values = [s.get(n, np.nan) for n in names]
         values.append(float(np.nanmean(values)))
         ax.bar(xs + (k - (len(scores) - 1) / 2) * width, values, width, label=label)
     ax.set_xticks(xs)
-    ax.set_xticklabels([g[:14] for g in groups], rotation=35, ha="right", fontsize=8)
+    ax.set_xticklabels(labels, rotation=35, ha="right", fontsize=8)
     ax.set_ylabel(ylabel)
+    every = [v for s in scores.values() for v in s.values() if np.isfinite(v)]
+    ax.set_ylim(min(0.0, min(every, default=0.0)), max(1.0, max(every, default=1.0)))
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    if common:
+        ax.set_xlabel(f"task: {common} of each alphabet", fontsize=8)
     if title:
         ax.set_title(title)
     fig.tight_layout()

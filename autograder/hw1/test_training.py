@@ -20,10 +20,10 @@ from metakit.grading import as_array, check, graded, tensor
 WAYS, SHOTS = 2, 1
 HIDDEN = 48
 META_BATCH = 64
-STEPS = 500
+STEPS = 800
 LR = 3e-3
 EVAL_EPISODES = 500
-THRESHOLD = 0.62  # chance is 0.5; see benchmarks/calibrate_hw1.py for the reference's distribution
+THRESHOLD = 0.65  # chance 0.5; the reference: 20/20 seeds pass, min 0.734, median 0.907 (benchmarks/calibrate_hw1.py)
 
 
 @functools.lru_cache(maxsize=1)

@@ -94,11 +94,11 @@ def main() -> int:
             independent = train_independent(tasks, steps_per_task=STEPS_PER_TASK, batch_size=BATCH_SIZE, hidden=HIDDEN,
                                             seed=seed, progress=False).mean()
             before.append(run(ref, tasks, "concat", HIDDEN, seed)[1].mean() - independent)
-            model, result = run(ref, twins, "concat", HIDDEN, seed, weights=[1.0] * count + [2.0] * count)
+            model, result = run(ref, twins, "concat", HIDDEN, seed, weights=[1.0] * count + [4.0] * count)
             after.append(result.mean(tasks.names) - independent)
             cos_real.append(np.mean([cosine(model, twins.batch(i), twins.batch((i + 1) % count)) for i in range(count)]))
             cos_twin.append(np.mean([cosine(model, twins.batch(i), twins.batch(count + i)) for i in range(count)]))
-        print(f"{'conflict':>14}: concat transfer {fmt(before)} without twins, {fmt(after)} with twins (weight 2); "
+        print(f"{'conflict':>14}: concat transfer {fmt(before)} without twins, {fmt(after)} with twins (weight 4); "
               f"gradient cosine real-real {fmt(cos_real)}, real-twin {fmt(cos_twin)}")
         print(f"({time.perf_counter() - start:.0f} s for {dataset}; timings on a shared machine are noisy)")
     return 0

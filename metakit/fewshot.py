@@ -66,18 +66,27 @@ class FewShotData:
                 f"{self.test.num_characters} held-out test characters ({self.description})")
 
 
-def load_data(source: str = "auto", val_characters: int = 16, test_characters: int = 60,
-              seed: int = 0) -> FewShotData:
-    """Characters for hw2, split by character (train, validation, test never share one).
+OMNIGLOT_FILES = ("images_background_small1.zip", "images_background_small2.zip")
 
-    ``"omniglot"``: the two official minimal background splits (136 + 156 characters, 10
-    alphabets). Training gets all of ``small1`` and the rest of ``small2``; validation and test
-    characters are drawn from ``small2`` (seeded :func:`metakit.data.splits.split_by_character`),
-    so they are held-out characters of alphabets seen in training. ``"glyphs"``: the kit's
-    generated characters, split the same way. ``"auto"``: Omniglot when both zips are there.
+
+def omniglot_available() -> bool:
+    """True when both official minimal background splits are in the shared Omniglot folder."""
+    return all((shared_omniglot_dir() / name).exists() for name in OMNIGLOT_FILES)
+
+
+def load_data(source: str = "auto", val_characters: int = 12, test_characters: int = 50,
+              seed: int = 0) -> FewShotData:
+    """Characters for hw2, split by character (train, validation and test never share one).
+
+    ``"omniglot"``: the two official minimal background splits, joined with
+    :func:`metakit.data.splits.union` (136 + 156 characters, of which 50 Greek and Latin ones are
+    in both: 242 distinct characters, 10 alphabets), then split by character (seeded
+    :func:`metakit.data.splits.split_by_character`) into training, validation and held-out test
+    characters. Test characters belong to alphabets seen in training, but no test character is.
+    ``"glyphs"``: the kit's generated characters, split the same way. ``"auto"``: Omniglot when
+    both zips are there, glyphs otherwise.
     """
-    from metakit.blackbox import OMNIGLOT_FILES, concat_charsets, omniglot_available
-    from metakit.data.splits import split_by_character
+    from metakit.data.splits import split_by_character, union
 
     if source == "auto":
         source = "omniglot" if omniglot_available() else "glyphs"
@@ -88,30 +97,25 @@ def load_data(source: str = "auto", val_characters: int = 16, test_characters: i
                 f"(set METAKIT_OMNIGLOT to another folder), or use source='glyphs'")
         from metakit.data.omniglot import load_omniglot
 
-        small1, small2 = (load_omniglot(shared_omniglot_dir() / name, progress=False) for name in OMNIGLOT_FILES)
-        held_out = val_characters + test_characters
-        if not 0 < held_out < small2.num_characters:
-            raise ValueError(f"val_characters + test_characters must be in 1..{small2.num_characters - 1}; "
-                             f"got {val_characters} + {test_characters}")
-        rest, val, test = split_by_character(
-            small2, sizes=(small2.num_characters - held_out, val_characters, test_characters), seed=seed)
-        train = concat_charsets([small1, rest], name="omniglot/small1+small2-train")
-        return FewShotData(train, val, test, "omniglot",
-                           f"train = small1 ({small1.num_characters}) + {rest.num_characters} characters of small2; "
-                           f"validation {val.num_characters} and test {test.num_characters} other characters of "
-                           f"small2 (seed {seed})")
-    if source == "glyphs":
+        parts = [load_omniglot(shared_omniglot_dir() / name, progress=False) for name in OMNIGLOT_FILES]
+        characters = union(*parts, name="omniglot/small1+small2")
+        description = (f"union of small1 ({parts[0].num_characters}) and small2 ({parts[1].num_characters}): "
+                       f"{characters.num_characters} distinct characters")
+    elif source == "glyphs":
         from metakit.data.glyphs import load_glyphs
 
-        glyphs = load_glyphs()
-        count = glyphs.num_characters
-        if not val_characters + test_characters < count:
-            raise ValueError(f"only {count} glyph characters for {val_characters} + {test_characters} held out")
-        train, val, test = split_by_character(
-            glyphs, sizes=(count - val_characters - test_characters, val_characters, test_characters), seed=seed)
-        return FewShotData(train, val, test, "glyphs", f"{count} generated characters split by character "
-                                                       f"(seed {seed})")
-    raise ValueError(f"unknown data source {source!r}: use 'glyphs', 'omniglot' or 'auto'")
+        characters = load_glyphs()
+        description = f"{characters.num_characters} generated characters"
+    else:
+        raise ValueError(f"unknown data source {source!r}: use 'glyphs', 'omniglot' or 'auto'")
+    count = characters.num_characters
+    train_characters = count - val_characters - test_characters
+    if val_characters < 1 or test_characters < 1 or train_characters < 1:
+        raise ValueError(f"cannot hold out {val_characters} validation and {test_characters} test characters "
+                         f"of {count}")
+    train, val, test = split_by_character(characters, sizes=(train_characters, val_characters, test_characters),
+                                          seed=seed)
+    return FewShotData(train, val, test, source, f"{description}, split by character (seed {seed})")
 
 
 # =========================================================================== tasks

@@ -1,0 +1,174 @@
+"""Calibrate hw2's hidden training tests: run them on the reference solution for 20 seeds.
+
+``autograder/hw2/test_training.py`` has two training checks: a short ProtoNet run with the submitted
+``protonet_step`` and a short MAML meta-training run with the submitted ``MAML.outer_step``, both on
+easy glyph episodes, both scored by the grader on held-out characters. This script runs the very
+same ``protonet_training_accuracy`` / ``maml_training_accuracy`` functions in-process (no sandbox,
+one thread like a grading worker) against the reference cells of ``solutions/hw2/hw2.ipynb``, once
+per seed, and prints the pass rate at each threshold and the distribution. It also scores the
+untrained models (what a submission whose training does nothing gets) and the known-wrong variants
+that break training, to show the gap.
+
+Run: ``python benchmarks/calibrate_hw2.py [--seeds 20] [--only protonet|maml] [--no-variants]``
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import sys
+import tempfile
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "autograder" / "hw2"))  # the graders import their conftest helpers
+
+from metakit.grading.intake import definitions_only, nbgrader_meta  # noqa: E402
+from metakit.grading.variants import apply_variant, load_variant  # noqa: E402
+from metakit.grading.wire import TensorArg  # noqa: E402
+
+SOLUTION = REPO / "solutions" / "hw2" / "hw2.ipynb"
+TEST_FILE = REPO / "autograder" / "hw2" / "test_training.py"
+VARIANTS = REPO / "tests" / "variants" / "hw2"
+
+
+class LocalStudent:
+    """The ``student`` fixture's calls, run in this process on a module built from notebook cells.
+
+    Values come back as the worker would send them: tensors as numpy arrays, inside tuples, lists
+    and dicts too; ``keep=True`` returns the object itself (standing in for a ``Ref``).
+    """
+
+    def __init__(self, module: types.ModuleType) -> None:
+        self.module = module
+
+    def _resolve(self, target: str):
+        if ":" in target:
+            module_name, _, path = target.partition(":")
+            obj = importlib.import_module(module_name)
+        else:
+            obj, path = self.module, target
+        for part in filter(None, path.split(".")):
+            obj = getattr(obj, part)
+        return obj
+
+    @staticmethod
+    def _arg(value):
+        if isinstance(value, TensorArg):
+            t = torch.from_numpy(np.array(value.array))
+            return t.requires_grad_(True) if value.requires_grad else t
+        if isinstance(value, (list, tuple)):
+            return type(value)(LocalStudent._arg(v) for v in value)
+        if isinstance(value, dict):
+            return {k: LocalStudent._arg(v) for k, v in value.items()}
+        return value
+
+    @staticmethod
+    def _out(value):
+        if torch.is_tensor(value):
+            return value.detach().cpu().numpy()
+        if isinstance(value, (list, tuple)):
+            return type(value)(LocalStudent._out(v) for v in value)
+        if isinstance(value, dict):
+            return {k: LocalStudent._out(v) for k, v in value.items()}
+        return value
+
+    def call(self, target: str, *args, keep: bool = False, **kwargs):
+        value = self._resolve(target)(*self._arg(args), **self._arg(kwargs))
+        return value if keep else self._out(value)
+
+    def method(self, obj, name: str, *args, keep: bool = False, **kwargs):
+        value = getattr(obj, name)(*self._arg(args), **self._arg(kwargs))
+        return value if keep else self._out(value)
+
+    def attr(self, obj, name: str, keep: bool = False):
+        value = getattr(obj, name)
+        return value if keep else self._out(value)
+
+    def ref(self, target: str):
+        return self._resolve(target)
+
+
+def load_cells(path: Path = SOLUTION) -> types.ModuleType:
+    """A notebook's code cells (definitions only, public checks left out) as a module."""
+    notebook = json.loads(Path(path).read_text())
+    module = types.ModuleType("hw2_reference")
+    for cell in notebook["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        meta = nbgrader_meta(cell)
+        if meta.get("grade") and not meta.get("solution"):
+            continue  # public checks
+        source = "".join(cell["source"])
+        try:
+            exec(compile(definitions_only(source), f"<{meta.get('grade_id', 'cell')}>", "exec"), module.__dict__)
+        except Exception:  # noqa: BLE001 - experiment cells may need names the grader drops, as in the worker
+            pass
+    return module
+
+
+def load_test_module() -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location("hw2_test_training", TEST_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def summarize(name: str, accuracies: list[float], seconds: list[float], threshold: float) -> bool:
+    acc = np.array(accuracies)
+    passed = int((acc >= threshold).sum())
+    print(f"{name}: pass rate {passed}/{len(acc)} at threshold {threshold:.2f}; accuracy min {acc.min():.3f}, "
+          f"5th pct {np.percentile(acc, 5):.3f}, median {np.median(acc):.3f}, mean {acc.mean():.3f}, "
+          f"max {acc.max():.3f}; {np.mean(seconds):.1f} s per run (one thread, this machine)", flush=True)
+    return passed == len(acc)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--only", choices=["protonet", "maml"], default=None)
+    parser.add_argument("--no-variants", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(1)  # like a grading worker
+    test = load_test_module()
+    test.glyph_pools()  # build or load the glyph cache once, outside the timings
+    student = LocalStudent(load_cells())
+    checks = {"protonet": (test.protonet_training_accuracy, test.PROTONET, "test_protonet_training_learns"),
+              "maml": (test.maml_training_accuracy, test.MAML, "test_maml_training_learns")}
+    all_pass = True
+    for name, (run, settings, test_name) in checks.items():
+        if args.only and name != args.only:
+            continue
+        print(f"{name} training check: {settings}", flush=True)
+        accuracies, seconds = [], []
+        for seed in range(args.seeds):
+            start = time.perf_counter()
+            accuracies.append(run(student, seed=seed))
+            seconds.append(time.perf_counter() - start)
+            print(f"  seed {seed:2d}: accuracy {accuracies[-1]:.3f} ({seconds[-1]:.1f} s)", flush=True)
+        all_pass &= summarize(f"{name} reference", accuracies, seconds, settings["threshold"])
+        untrained = [run(student, seed=seed, train=False) for seed in range(min(args.seeds, 5))]
+        print(f"{name} untrained: accuracy {np.mean(untrained):.3f} (max {np.max(untrained):.3f}, 5 seeds)")
+        if args.no_variants:
+            continue
+        for path in sorted(VARIANTS.glob("*.py")):
+            variant = load_variant(path)
+            if test_name not in variant.catches:
+                continue
+            with tempfile.TemporaryDirectory() as tmp:
+                module = load_cells(apply_variant(SOLUTION, variant, Path(tmp) / f"{variant.name}.ipynb"))
+            accuracy = run(LocalStudent(module), seed=0)
+            verdict = "caught" if accuracy < settings["threshold"] else "NOT CAUGHT"
+            print(f"  variant {variant.name}: accuracy {accuracy:.3f} -> {verdict}", flush=True)
+    return 0 if all_pass else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -24,7 +24,7 @@ Shapes (N ways, K shots, Q queries per class, D embedding size)::
             query_x   [N*Q, 1, 28, 28],                   query_y   [N*Q] int64 in 0..N-1)
     task_batch = list of B such tuples
     conv4_forward(params, x [M, 1, 28, 28]) -> logits [M, N]
-    ProtoNetEmbedding()(x [M, 1, 28, 28])   -> features [M, D]
+    ProtoNetEmbedding(hidden)(x [M, 1, 28, 28]) -> features [M, 4 * hidden]
 """
 from __future__ import annotations
 
@@ -222,23 +222,31 @@ def conv4_forward(params: Mapping[str, torch.Tensor], x: torch.Tensor) -> torch.
 
 # =========================================================================== ProtoNet embedding
 class ProtoNetEmbedding(nn.Module):
-    """The conv4 embedding of prototypical networks: x ``[M, 1, 28, 28]`` -> features ``[M, hidden]``.
+    """The conv4 embedding of prototypical networks: x ``[M, 1, 28, 28]`` -> features ``[M, D]``.
 
-    Four blocks conv 3x3 (padding 1) -> batch norm -> ReLU -> 2x2 max pool (28 -> 14 -> 7 -> 3 -> 1),
-    then flatten. Batch norm keeps running statistics: call ``.train()`` while training and
-    ``.eval()`` to evaluate.
+    Four blocks conv 3x3 (padding 1) -> batch norm -> ReLU, then flatten. ``downsample="stride"``
+    (the default) halves the resolution with stride-2 convolutions, like MAML's conv4 on Omniglot
+    (28 -> 14 -> 7 -> 4 -> 2, D = 4 * hidden): the same body for both methods, and about five times
+    faster on a CPU than ``downsample="pool"``, the ProtoNet paper's stride-1 convolutions with 2x2
+    max pooling (28 -> 14 -> 7 -> 3 -> 1, D = hidden). Batch norm keeps running statistics: call
+    ``.train()`` while training and ``.eval()`` to evaluate.
     """
 
-    def __init__(self, hidden: int = 64, in_channels: int = 1) -> None:
+    def __init__(self, hidden: int = 64, in_channels: int = 1, downsample: str = "stride") -> None:
         super().__init__()
+        if downsample not in ("stride", "pool"):
+            raise ValueError(f"downsample must be 'stride' or 'pool'; got {downsample!r}")
         layers: list[nn.Module] = []
         channels = in_channels
         for _ in range(NUM_BLOCKS):
-            layers += [nn.Conv2d(channels, hidden, 3, padding=1), nn.BatchNorm2d(hidden), nn.ReLU(),
-                       nn.MaxPool2d(2)]
+            if downsample == "stride":
+                layers += [nn.Conv2d(channels, hidden, 3, stride=2, padding=1), nn.BatchNorm2d(hidden), nn.ReLU()]
+            else:
+                layers += [nn.Conv2d(channels, hidden, 3, padding=1), nn.BatchNorm2d(hidden), nn.ReLU(),
+                           nn.MaxPool2d(2)]
             channels = hidden
         self.blocks = nn.Sequential(*layers)
-        self.hidden = hidden
+        self.hidden, self.downsample = hidden, downsample
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4:
@@ -336,16 +344,19 @@ ProtoNetStep = Callable[[nn.Module, list], tuple]
 def train_protonet(protonet_step: ProtoNetStep, model: nn.Module, train_sampler: EpisodeSampler,
                    val_sampler: EpisodeSampler | None = None, iterations: int = 1000, meta_batch: int = 16,
                    lr: float = 1e-3, val_every: int = 100, val_tasks: int = 64, log_every: int = 10,
-                   device: torch.device | str = "cpu", progress: bool = True, name: str = "ProtoNet") -> History:
+                   device: torch.device | str = "cpu", progress: bool = True, name: str = "ProtoNet",
+                   cosine: bool = False) -> History:
     """Train ``model`` (the embedding) with Adam on ``protonet_step(model, task_batch)``.
 
     Each iteration samples ``meta_batch`` episodes from ``train_sampler``, calls
     ``loss, support_acc, query_acc = protonet_step(model, tasks)`` with the model in train mode,
     then zero_grad / backward / step. Every ``val_every`` iterations the model (in eval mode, no
-    gradients) is run on ``val_tasks`` validation episodes. Returns the :class:`History`.
+    gradients) is run on ``val_tasks`` validation episodes. ``cosine``: the learning rate decays
+    from ``lr`` to 0 along a half cosine over the run. Returns the :class:`History`.
     """
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = _cosine(optimizer, iterations) if cosine else None
     history = History(name)
     val_batch = task_batch(val_sampler.episodes(0, val_tasks), device) if val_sampler is not None else None
     bar = tqdm(range(1, iterations + 1), desc=name, disable=not progress, leave=False)
@@ -360,6 +371,8 @@ def train_protonet(protonet_step: ProtoNetStep, model: nn.Module, train_sampler:
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        if schedule is not None:
+            schedule.step()
         history.train_seconds += time.perf_counter() - started
         history.iterations = step
         if step % log_every == 0 or step == 1:
@@ -393,20 +406,24 @@ def evaluate_protonet(protonet_step: ProtoNetStep, model: nn.Module, sampler: Ep
 def train_maml(maml: Any, train_sampler: EpisodeSampler, val_sampler: EpisodeSampler | None = None,
                iterations: int = 1000, meta_batch: int = 16, val_every: int = 100, val_tasks: int = 64,
                log_every: int = 10, device: torch.device | str = "cpu", progress: bool = True,
-               name: str = "MAML") -> History:
+               name: str = "MAML", cosine: bool = False) -> History:
     """Meta-train with ``maml.outer_step(task_batch, train=True)`` (which updates the
     meta-parameters itself); validate with ``outer_step(val_batch, train=False)``.
 
     ``outer_step`` returns ``(meta_loss, support accuracies after each inner step, query
-    accuracy)``; the history records the support accuracy after the last inner step.
+    accuracy)``; the history records the support accuracy after the last inner step. ``cosine``:
+    the learning rate of ``maml.optimizer`` decays from its value to 0 along a half cosine.
     """
     history = History(name)
+    schedule = _cosine(maml.optimizer, iterations) if cosine else None
     val_batch = task_batch(val_sampler.episodes(0, val_tasks), device) if val_sampler is not None else None
     bar = tqdm(range(1, iterations + 1), desc=name, disable=not progress, leave=False)
     for step in bar:
         started = time.perf_counter()
         tasks = task_batch(train_sampler.sample(meta_batch), device)
         loss, support_acc, query_acc = _unpack(maml.outer_step(tasks, train=True), "outer_step")
+        if schedule is not None:
+            schedule.step()
         history.train_seconds += time.perf_counter() - started
         history.iterations = step
         if step % log_every == 0 or step == 1:
@@ -429,6 +446,11 @@ def evaluate_maml(maml: Any, sampler: EpisodeSampler, num_episodes: int = 600,
         tasks = task_batch(sampler.episodes(index, 1), device)
         accuracies.append(_unpack(maml.outer_step(tasks, train=False), "outer_step")[2])
     return Evaluation(name, np.asarray(accuracies), time.perf_counter() - started)
+
+
+def _cosine(optimizer: torch.optim.Optimizer, iterations: int) -> torch.optim.lr_scheduler.LRScheduler:
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: 0.5 * (1.0 + np.cos(np.pi * min(step, iterations) / max(1, iterations))))
 
 
 def _log(history: History, step: int, loss: float, support_acc: float, query_acc: float) -> None:

@@ -121,7 +121,8 @@ def test_conv4_forward_errors_name_the_problem():
 def test_protonet_embedding_shapes_and_modes():
     model = fewshot.ProtoNetEmbedding(hidden=16)
     x = torch.rand(10, 1, 28, 28)
-    assert model(x).shape == (10, 16)
+    assert model(x).shape == (10, 64)  # 16 filters x 2 x 2
+    assert fewshot.ProtoNetEmbedding(hidden=16, downsample="pool")(x).shape == (10, 16)
     model.eval()
     one = model(x[:1])
     assert torch.allclose(one, model(x)[:1], atol=1e-5), "in eval mode an example's embedding must not depend on the batch"
@@ -193,8 +194,9 @@ def test_train_and_evaluate_maml(ref):
     train = EpisodeSampler(_images(), ways=3, shots=1, queries=2, seed=0)
     val = EpisodeSampler(_images(seed=1), ways=3, shots=1, queries=2, seed=1)
     history = fewshot.train_maml(maml, train, val, iterations=3, meta_batch=2, val_every=3, val_tasks=2,
-                                 log_every=1, progress=False)
+                                 log_every=1, progress=False, cosine=True)
     assert history.iterations == 3 and len(history.loss) == 3 and history.val_steps == [3]
+    assert maml.optimizer.param_groups[0]["lr"] < 1e-12, "the cosine schedule ends at 0"
     frozen = {k: v.detach().clone() for k, v in maml.params.items()}
     result = fewshot.evaluate_maml(maml, val, num_episodes=4, progress=False)
     assert result.accuracies.shape == (4,)

@@ -1,7 +1,7 @@
 """inject_lora wraps every nn.Linear of the model, whatever the targets say (the extra adapters start
-at zero, so only the names, the trainable count and the real fine-tuning run give it away).
+at zero, so the outputs match; the names and the trainable count give it away).
 
-catches: test_inject_lora_wraps_the_named_layers, test_lora_mode, test_real_model_lora_episode
+catches: test_inject_lora_wraps_the_named_layers, test_lora_mode
 """
 # %% grade_id: inject_lora
 # <<< reference

@@ -46,14 +46,7 @@ def learning_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]
         ax.plot(xs, ys, label=label)
     if chance is not None:
         ax.axhline(chance, color="gray", linestyle="--", linewidth=1, label="chance")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, xlabel, ylabel, title)
 
 
 def accuracy_with_ci(xs: Sequence[float], series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
@@ -65,6 +58,11 @@ def accuracy_with_ci(xs: Sequence[float], series: Mapping[str, tuple[Sequence[fl
         ax.errorbar(xs, means, yerr=cis, marker="o", capsize=3, label=label)
     if logx:
         ax.set_xscale("log")
+    return _finish(fig, ax, xlabel, ylabel, title)
+
+
+def _finish(fig: plt.Figure, ax: plt.Axes, xlabel: str, ylabel: str, title: str | None) -> plt.Figure:
+    """Labels, a light grid, the legend and the title: what every line plot here ends with."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)

@@ -10,7 +10,7 @@ from metakit.paths import REPO_ROOT
 
 
 def grade_cli(hw: str, submissions: list[Path], out: Path, jobs: int = 2, extra: list[str] | None = None,
-              timeout: float = 1800) -> subprocess.CompletedProcess:
+              timeout: float = 3600) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "metakit", "grade", hw, *map(str, submissions), "--out", str(out),
                "--jobs", str(jobs), "--no-progress", *(extra or [])]
     run = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT, timeout=timeout)

@@ -28,7 +28,7 @@ test: setup
 
 ## The grader validity suite: every known-wrong variant must lose points (run by CI after `test`).
 test-slow: setup
-	$(BIN)/python -m pytest -m slow -n $(JOBS) --dist loadfile; status=$$?; [ $$status -eq 0 ] || [ $$status -eq 5 ]
+	$(BIN)/python -m pytest -m slow -n $(JOBS) --dist load; status=$$?; [ $$status -eq 0 ] || [ $$status -eq 5 ]
 
 ci: test test-slow
 

@@ -23,7 +23,7 @@ from conftest import adapt, conv4, to_torch
 from metakit.grading import as_array, check, graded, tensor
 
 PROTONET = dict(hidden=16, ways=5, shots=5, queries=5, meta_batch=2, iterations=60, lr=3e-3,
-                test_episodes=100, test_shots=1, test_queries=5, threshold=0.80)
+                test_episodes=100, test_shots=1, test_queries=5, threshold=0.70)
 MAML = dict(hidden=16, ways=5, queries=5, meta_batch=4, iterations=60, inner_lr=0.4, outer_lr=3e-3,
             test_episodes=100, test_queries=5, threshold=0.60)
 

@@ -1,6 +1,6 @@
 """protonet_step's loss is rebuilt from a float: the right value, but no gradient reaches the model.
 
-catches: test_protonet_step_gradient
+catches: test_protonet_step_gradient, test_protonet_training_learns
 """
 # %% grade_id: protonet_step
 # <<< reference

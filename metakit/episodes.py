@@ -23,11 +23,13 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from metakit.augment import AffineJitter, warp
 from metakit.data.charset import CharacterSet
 
 _MIX_A = 0x9E3779B97F4A7C15
 _MIX_B = 0xBF58476D1CE4E5B9
 _MASK = (1 << 63) - 1
+_AUGMENT_SALT = 0x5EED_A11F  # distortions draw from their own stream: episodes stay the same
 
 
 def episode_seed(seed: int, index: int) -> int:
@@ -98,6 +100,9 @@ class EpisodeSampler:
         rotations: add the 90/180/270-degree rotations of every character as new classes (4C
             classes; class ``r * C + c`` is character ``c`` rotated by ``r * 90`` degrees),
             computed on the fly. Split characters first, then rotate within a split.
+        augment: warp every image by a random small affine map (:class:`AffineJitter`; True
+            means its default ranges), drawn from episode ``i``'s own stream. For training
+            samplers only; the classes, drawers and order of every episode are unchanged.
         device: where the returned tensors live; images move as uint8, then become float.
     """
 
@@ -110,6 +115,7 @@ class EpisodeSampler:
         seed: int = 0,
         rotations: bool = False,
         device: torch.device | str = "cpu",
+        augment: bool | AffineJitter = False,
     ) -> None:
         images = data.images if isinstance(data, CharacterSet) else data
         self.images = torch.as_tensor(np.asarray(images) if not torch.is_tensor(images) else images)
@@ -134,6 +140,7 @@ class EpisodeSampler:
             )
         self.ways, self.shots, self.queries = ways, shots, queries
         self.seed, self.rotations = int(seed), rotations
+        self.augment = AffineJitter() if augment is True else (augment or None)
         self.device = torch.device(device)
         self.num_classes = num_classes
         self._next = 0
@@ -147,6 +154,15 @@ class EpisodeSampler:
         keys = torch.rand(self.ways, drawers_total, generator=gen)
         drawers = keys.argsort(dim=1)[:, : self.shots + self.queries]
         return classes, drawers
+
+    def distortions(self, index: int) -> torch.Tensor | None:
+        """Affine maps ``[N, K+Q, 2, 3]`` of episode ``index``'s images (None without ``augment``)."""
+        if self.augment is None:
+            return None
+        gen = torch.Generator().manual_seed(episode_seed(self.seed ^ _AUGMENT_SALT, index))
+        count = self.ways * (self.shots + self.queries)
+        theta = self.augment.sample(count, gen, size=int(self.images.shape[-1]))
+        return theta.view(self.ways, self.shots + self.queries, 2, 3)
 
     def _gather(self, classes: torch.Tensor, drawers: torch.Tensor) -> torch.Tensor:
         """uint8 ``[B, N, K+Q, H, W]`` for classes ``[B, N]`` and drawers ``[B, N, K+Q]``."""
@@ -169,7 +185,8 @@ class EpisodeSampler:
         pairs = [self.episode_indices(i) for i in range(start, start + count)]
         classes = torch.stack([c for c, _ in pairs])
         drawers = torch.stack([d for _, d in pairs])
-        return self._assemble(classes, self._gather(classes, drawers))
+        theta = None if self.augment is None else torch.stack([self.distortions(i) for i in range(start, start + count)])
+        return self._assemble(classes, self._gather(classes, drawers), theta)
 
     def sample(self, batch_size: int) -> Episodes:
         """The next ``batch_size`` episodes of this sampler's stream."""
@@ -188,9 +205,9 @@ class EpisodeSampler:
         """Rewind (or skip) the stream to episode ``position``."""
         self._next = position
 
-    def _assemble(self, classes: torch.Tensor, picked: torch.Tensor) -> Episodes:
+    def _assemble(self, classes: torch.Tensor, picked: torch.Tensor, theta: torch.Tensor | None) -> Episodes:
         picked = picked.to(self.device, non_blocking=True)
-        images = picked.float().div_(255.0)
+        images = _to_float(picked, theta)
         return Episodes(
             support=images[:, :, : self.shots],
             query=images[:, :, self.shots :],
@@ -203,8 +220,15 @@ class EpisodeSampler:
         return EpisodeDataset(self, length)
 
 
+def _to_float(picked: torch.Tensor, theta: torch.Tensor | None) -> torch.Tensor:
+    """uint8 ``[B, N, K+Q, H, W]`` -> float32 in [0, 1], warped by ``theta [B, N, K+Q, 2, 3]`` if given."""
+    images = picked.float().div_(255.0)
+    return images if theta is None else warp(images, theta)
+
+
 class EpisodeDataset(torch.utils.data.Dataset):
-    """Item ``i`` = (support uint8 ``[N, K, H, W]``, query uint8 ``[N, Q, H, W]``, classes ``[N]``).
+    """Item ``i`` = (images uint8 ``[N, K+Q, H, W]``, classes ``[N]``, affine maps ``[N, K+Q, 2, 3]``
+    or None), episode ``i`` of the sampler.
 
     Use :func:`collate_episodes` as the DataLoader's ``collate_fn`` to get :class:`Episodes`.
     Items stay uint8 so workers ship 4x less; the collate converts to float last.
@@ -216,17 +240,19 @@ class EpisodeDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         if not 0 <= index < self.length:
             raise IndexError(index)
         classes, drawers = self.sampler.episode_indices(index)
         picked = self.sampler._gather(classes.unsqueeze(0), drawers.unsqueeze(0))[0]
-        return picked, classes
+        return picked, classes, self.sampler.distortions(index)
 
 
-def collate_episodes(items: list[tuple[torch.Tensor, torch.Tensor]], shots: int) -> Episodes:
+def collate_episodes(items: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]], shots: int) -> Episodes:
     """Stack DataLoader items into :class:`Episodes`; ``shots`` splits support from query."""
-    picked = torch.stack([p for p, _ in items])
-    classes = torch.stack([c for _, c in items])
-    images = picked.float().div_(255.0)
+    picked = torch.stack([item[0] for item in items])
+    classes = torch.stack([item[1] for item in items])
+    thetas = [item[2] for item in items]
+    theta = None if thetas[0] is None else torch.stack(thetas)
+    images = _to_float(picked, theta)
     return Episodes(support=images[:, :, :shots], query=images[:, :, shots:], classes=classes)

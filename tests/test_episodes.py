@@ -59,13 +59,13 @@ def test_same_episodes_whatever_the_batch_size() -> None:
     assert not torch.equal(whole.classes, other.classes)
 
 
-@pytest.mark.parametrize("workers", [0, 2])
-def test_dataloader_workers_give_the_same_episodes(workers: int) -> None:
-    sampler = EpisodeSampler(numbered_images(), 4, 2, 3, seed=3)
+@pytest.mark.parametrize("workers, augment", [(0, False), (2, False), (2, True)])
+def test_dataloader_workers_give_the_same_episodes(workers: int, augment: bool) -> None:
+    sampler = EpisodeSampler(numbered_images(), 4, 2, 3, seed=3, augment=augment)
     loader = DataLoader(sampler.dataset(10), batch_size=5, num_workers=workers,
                         collate_fn=lambda items: collate_episodes(items, shots=2))
     batches = list(loader)
-    direct = EpisodeSampler(numbered_images(), 4, 2, 3, seed=3).sample(10)
+    direct = EpisodeSampler(numbered_images(), 4, 2, 3, seed=3, augment=augment).sample(10)
     assert torch.equal(torch.cat([b.support for b in batches]), direct.support)
     assert torch.equal(torch.cat([b.query for b in batches]), direct.query)
 
@@ -106,3 +106,36 @@ def test_impossible_requests_say_why(kwargs: dict, message: str) -> None:
 def test_wrong_array_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="uint8 images"):
         EpisodeSampler(np.zeros((3, 20, 28, 28), dtype=np.float32), 2, 1, 1)
+
+
+def test_augment_warps_images_but_keeps_the_episodes() -> None:
+    images = numbered_images()
+    plain = EpisodeSampler(images, 5, 2, 3, seed=4).sample(6)
+    warped = EpisodeSampler(images, 5, 2, 3, seed=4, augment=True).sample(6)
+    again = EpisodeSampler(images, 5, 2, 3, seed=4, augment=True).sample(6)
+    assert torch.equal(plain.classes, warped.classes)
+    assert torch.equal(warped.support, again.support) and torch.equal(warped.query, again.query)
+    # every image moved, but only a little: the stroke's centre of ink stays within a few pixels
+    moved = (warped.support - plain.support).abs().flatten(3).sum(-1)
+    assert bool((moved > 0.5).all())
+
+    def centre(batch: torch.Tensor) -> torch.Tensor:
+        ink = batch[..., 2:, :]  # rows 0-1 hold the trace pixels
+        rows = torch.arange(2, 28, dtype=torch.float32).view(-1, 1)
+        cols = torch.arange(28, dtype=torch.float32).view(1, -1)
+        mass = ink.sum((-2, -1))
+        return torch.stack([(ink * rows).sum((-2, -1)) / mass, (ink * cols).sum((-2, -1)) / mass], -1)
+
+    assert float((centre(warped.support) - centre(plain.support)).norm(dim=-1).max()) < 4.0
+    assert float(warped.support[..., 2:, :].sum()) > 0.8 * float(plain.support[..., 2:, :].sum())
+    assert 0.0 <= float(warped.support.min()) and float(warped.support.max()) <= 1.0
+
+
+def test_augment_with_zero_ranges_is_the_identity() -> None:
+    from metakit.augment import AffineJitter
+
+    images = numbered_images()
+    plain = EpisodeSampler(images, 5, 1, 2, seed=1).sample(3)
+    still = EpisodeSampler(images, 5, 1, 2, seed=1, augment=AffineJitter(0, 0, 0, 0)).sample(3)
+    assert torch.allclose(plain.support, still.support, atol=1e-5)
+    assert torch.allclose(plain.query, still.query, atol=1e-5)

@@ -10,7 +10,8 @@ full settings, not ``METAKIT_SMALL``), so this measures exactly what a student r
 notebook gets. The data is ``metakit.fewshot.load_data("omniglot")``: the union of the two official
 minimal splits (242 characters), 180 training / 12 validation / 50 test characters.
 
-Run: ``nice python benchmarks/hw2_targets.py [--method protonet|maml] [--threads 2] [--episodes 600]``
+Run: ``nice python benchmarks/hw2_targets.py [--method protonet|maml] [--threads 2] [--episodes 600]
+[--set iterations=3000 augment=False]``
 """
 from __future__ import annotations
 
@@ -69,13 +70,14 @@ def report(method: str, shots: int, result: fewshot.Evaluation, seconds: float) 
     return ok
 
 
-def run_protonet(ref, data, episodes: int, progress: bool) -> bool:
-    s = notebook_settings("PROTO")
+def run_protonet(ref, data, episodes: int, progress: bool, overrides: dict) -> bool:
+    s = {**notebook_settings("PROTO"), **overrides}
     print(f"ProtoNet settings: {s}", flush=True)
     started = time.perf_counter()
     torch.manual_seed(0)
     model = fewshot.ProtoNetEmbedding(hidden=s["hidden"])
-    train = EpisodeSampler(data.train, s["ways"], s["shots"], s["queries"], seed=0, rotations=True)
+    train = EpisodeSampler(data.train, s["ways"], s["shots"], s["queries"], seed=0, rotations=True,
+                           augment=s.get("augment", False))
     history = fewshot.train_protonet(ref.protonet_step, model, train, None, iterations=s["iterations"],
                                      meta_batch=s["meta_batch"], lr=s["lr"], cosine=s.get("cosine", False),
                                      progress=progress)
@@ -87,14 +89,14 @@ def run_protonet(ref, data, episodes: int, progress: bool) -> bool:
     return all([report("ProtoNet", shots, results[shots], seconds) for shots in (5, 1)])
 
 
-def run_maml(ref, data, episodes: int, progress: bool) -> bool:
-    s = notebook_settings("MAML_MAIN")
+def run_maml(ref, data, episodes: int, progress: bool, overrides: dict) -> bool:
+    s = {**notebook_settings("MAML_MAIN"), **overrides}
     print(f"MAML settings: {s}", flush=True)
     started = time.perf_counter()
     maml = ref.MAML(num_ways=5, num_inner_steps=s["num_inner_steps"], inner_lr=s["inner_lr"],
                     learn_inner_lrs=s["learn_inner_lrs"], outer_lr=s["outer_lr"], first_order=s.get("first_order", False),
                     hidden=s["hidden"], seed=0)
-    train = EpisodeSampler(data.train, 5, 1, s["queries"], seed=0, rotations=True)
+    train = EpisodeSampler(data.train, 5, 1, s["queries"], seed=0, rotations=True, augment=s.get("augment", False))
     history = fewshot.train_maml(maml, train, None, iterations=s["iterations"], meta_batch=s["meta_batch"],
                                  cosine=s.get("cosine", False), progress=progress)
     result = fewshot.evaluate_maml(maml, EpisodeSampler(data.test, 5, 1, 15, seed=2), episodes, progress=progress)
@@ -110,6 +112,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--episodes", type=int, default=600)
     parser.add_argument("--progress", action="store_true")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="override a notebook setting for an experiment, e.g. iterations=3000 augment=False")
     args = parser.parse_args()
     if not fewshot.omniglot_available():
         print("real Omniglot not found (both minimal splits belong in the shared folder; see metakit.paths)")
@@ -118,11 +122,12 @@ def main() -> int:
     ref = load_reference()
     data = fewshot.load_data("omniglot")
     print(f"{data.summary()}; torch {torch.__version__}, {args.threads} thread(s)", flush=True)
+    overrides = {key: ast.literal_eval(value) for key, value in (item.split("=", 1) for item in args.set)}
     ok = True
     if args.method in (None, "protonet"):
-        ok &= run_protonet(ref, data, args.episodes, args.progress)
+        ok &= run_protonet(ref, data, args.episodes, args.progress, overrides)
     if args.method in (None, "maml"):
-        ok &= run_maml(ref, data, args.episodes, args.progress)
+        ok &= run_maml(ref, data, args.episodes, args.progress, overrides)
     return 0 if ok else 1
 
 

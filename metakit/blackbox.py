@@ -217,6 +217,7 @@ class TrainResult:
 def train_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn, data: DataSplit, *,
                    ways: int, shots: int, steps: int = 2000, meta_batch: int = 32, lr: float = 1e-3,
                    eval_every: int = 250, eval_episodes: int = 500, rotations: bool = False,
+                   augment: bool = False,
                    grad_clip: float | None = None, cosine: bool = False, seed: int = 0,
                    device: torch.device | str = "cpu",
                    label: str | None = None, progress: bool = True) -> TrainResult:
@@ -234,6 +235,8 @@ def train_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn,
         ways, shots: N and K.
         rotations: add 90/180/270-degree rotations of the training characters as new classes
             (test characters are never rotated).
+        augment: warp every training image by a random small affine map
+            (:class:`metakit.augment.AffineJitter`); test images are never warped.
         grad_clip: clip the gradient norm to this value (None: no clipping).
         cosine: decay the learning rate from ``lr`` to 0 along a half cosine over the ``steps``
             (False: constant ``lr``).
@@ -245,14 +248,14 @@ def train_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn,
     """
     device = torch.device(device)
     model.to(device)
-    train_sampler = EpisodeSampler(data.train, ways, shots, 1, seed=seed, rotations=rotations)
+    train_sampler = EpisodeSampler(data.train, ways, shots, 1, seed=seed, rotations=rotations, augment=augment)
     test_sampler = EpisodeSampler(data.test, ways, shots, 1, seed=10_000 + seed)
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps) if cosine else None
     result = TrainResult(label or f"{ways}-way {shots}-shot",
                          settings=dict(ways=ways, shots=shots, steps=steps, meta_batch=meta_batch, lr=lr,
-                                       rotations=rotations, grad_clip=grad_clip, cosine=cosine, seed=seed,
+                                       rotations=rotations, augment=augment, grad_clip=grad_clip, cosine=cosine, seed=seed,
                                        data=data.source))
     window_loss, window_acc, window = 0.0, 0.0, 0
     started = time.perf_counter()

@@ -4,8 +4,8 @@ For every (N, K) in the ``SETTINGS`` of ``solutions/hw1/hw1.ipynb`` (the setting
 this trains the reference ``MANN`` with the reference ``make_mann_batch`` and ``mann_loss`` through
 ``metakit.blackbox.train_blackbox`` on
 
-* real Omniglot, 28x28 (the two official minimal splits in ``../shared/omniglot``: train on all
-  136 characters of small1 plus 100 of small2, test on the other 56 characters of small2), and
+* real Omniglot, 28x28 (the two official minimal splits in ``../shared/omniglot``, 242 distinct
+  characters, split by character into 200 meta-training and 42 held-out ones), and
 * the kit's glyphs (split by character),
 
 then measures the query accuracy on 2000 held-out episodes, and prints it with the wall time
@@ -41,15 +41,23 @@ FINAL_EPISODES = 2000
 
 
 def notebook_settings() -> dict[tuple[int, int], dict]:
-    """The literal ``SETTINGS = {(N, K): {...}}`` of the solution notebook's experiment cell."""
+    """``SETTINGS = {(N, K): {...}}`` of the solution notebook's experiment cell (full settings).
+
+    Only that cell's top-level assignments run (``COMMON = {...}``, ``SETTINGS = {...}``, not the
+    ``if SMALL:`` branch), without builtins: the dictionaries are literals and ``**`` merges."""
     notebook = json.loads(SOLUTION.read_text())
     for cell in notebook["cells"]:
         if cell["cell_type"] != "code":
             continue
-        for node in ast.parse("".join(cell["source"])).body:
-            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "SETTINGS" for t in node.targets):
-                return ast.literal_eval(node.value)
-    raise LookupError(f"no literal SETTINGS = {{...}} in {SOLUTION}")
+        module = ast.parse("".join(cell["source"]))
+        assigns = [node for node in module.body if isinstance(node, ast.Assign)]
+        if any(getattr(t, "id", None) == "SETTINGS" for node in assigns for t in node.targets):
+            namespace: dict = {"__builtins__": {}, "SMALL": False}
+            for node in assigns:
+                if all(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets):
+                    exec(compile(ast.Module([node], []), str(SOLUTION), "exec"), namespace)
+            return namespace["SETTINGS"]
+    raise LookupError(f"no SETTINGS = {{...}} in {SOLUTION}")
 
 
 def final_accuracy(reference, model, data: blackbox.DataSplit, ways: int, shots: int) -> tuple[float, float]:

@@ -95,19 +95,27 @@ def omniglot_split(folder: str | None = None, test_characters: int = 42, seed: i
 def glyph_split(test_fraction: float = 0.2, seed: int = 0, **glyph_options) -> DataSplit:
     """The kit's generated glyphs, split by character into train and held-out test characters."""
     from metakit.data.glyphs import load_glyphs
+
+    return fraction_split(load_glyphs(**glyph_options), "glyphs", "generated characters", test_fraction, seed)
+
+
+def fraction_split(characters: CharacterSet, source: str, what: str, test_fraction: float = 0.2,
+                   seed: int = 0) -> DataSplit:
+    """``characters`` split by character: ``test_fraction`` of them held out (seeded, disjoint)."""
     from metakit.data.splits import split_by_character
 
-    glyphs = load_glyphs(**glyph_options)
-    count = glyphs.num_characters
+    count = characters.num_characters
     test_count = max(1, int(round(count * test_fraction)))
-    train, test = split_by_character(glyphs, sizes=(count - test_count, test_count), seed=seed)
-    return DataSplit(train, test, "glyphs", f"{count} generated characters split {count - test_count}/"
-                                            f"{test_count} by character (seed {seed})")
+    train, test = split_by_character(characters, sizes=(count - test_count, test_count), seed=seed)
+    return DataSplit(train, test, source, f"{count} {what} split {count - test_count}/{test_count} by character "
+                                          f"(seed {seed})")
 
 
 def load_data(source: str = "glyphs", seed: int = 0, **glyph_options) -> DataSplit:
-    """``"glyphs"`` (the default, always there), ``"omniglot"`` (the official minimal splits), or
-    ``"auto"`` (Omniglot when both zips are in the shared folder, glyphs otherwise).
+    """``"glyphs"`` (the default, always there), ``"omniglot"`` (the official minimal splits),
+    ``"auto"`` (Omniglot when both zips are in the shared folder, glyphs otherwise), or the path of
+    any Omniglot folder or zip in the official layout (e.g. the full ``images_background.zip`` that
+    ``python -m metakit data omniglot --download`` fetches), split 80/20 by character.
 
     ``glyph_options`` go to :func:`metakit.data.glyphs.load_glyphs` (e.g. ``num_alphabets=5`` for
     a small, quick set)."""
@@ -121,7 +129,12 @@ def load_data(source: str = "glyphs", seed: int = 0, **glyph_options) -> DataSpl
                 f"real Omniglot not found: {', '.join(OMNIGLOT_FILES)} belong in {shared_omniglot_dir()} "
                 f"(set METAKIT_OMNIGLOT to another folder), or use source='glyphs'")
         return omniglot_split(seed=seed)
-    raise ValueError(f"unknown data source {source!r}: use 'glyphs', 'omniglot' or 'auto'")
+    if Path(source).exists():
+        from metakit.data.omniglot import load_omniglot
+
+        return fraction_split(load_omniglot(source, progress=False), "omniglot", f"characters of {source}", seed=seed)
+    raise ValueError(f"unknown data source {source!r}: use 'glyphs', 'omniglot', 'auto' or the path of an "
+                     f"Omniglot folder or zip")
 
 
 # ====================================================================== evaluation

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -84,7 +85,9 @@ def load_data(source: str = "auto", val_characters: int = 12, test_characters: i
     :func:`metakit.data.splits.split_by_character`) into training, validation and held-out test
     characters. Test characters belong to alphabets seen in training, but no test character is.
     ``"glyphs"``: the kit's generated characters, split the same way. ``"auto"``: Omniglot when
-    both zips are there, glyphs otherwise.
+    both zips are there, glyphs otherwise. Any other ``source`` is the path of an Omniglot folder
+    or zip in the official layout (e.g. the full ``images_background.zip`` that
+    ``python -m metakit data omniglot --download`` fetches), split the same way.
     """
     from metakit.data.splits import split_by_character, union
 
@@ -106,8 +109,15 @@ def load_data(source: str = "auto", val_characters: int = 12, test_characters: i
 
         characters = load_glyphs()
         description = f"{characters.num_characters} generated characters"
+    elif Path(source).exists():
+        from metakit.data.omniglot import load_omniglot
+
+        characters = load_omniglot(source, progress=False)
+        description = f"{characters.num_characters} characters of {source}"
+        source = "omniglot"
     else:
-        raise ValueError(f"unknown data source {source!r}: use 'glyphs', 'omniglot' or 'auto'")
+        raise ValueError(f"unknown data source {source!r}: use 'glyphs', 'omniglot', 'auto' or the path of an "
+                         f"Omniglot folder or zip")
     count = characters.num_characters
     train_characters = count - val_characters - test_characters
     if val_characters < 1 or test_characters < 1 or train_characters < 1:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from metakit import blackbox
+from metakit import blackbox, fewshot
 from metakit.data.charset import CharacterSet
 from metakit.episodes import EpisodeSampler, Episodes
 
@@ -223,3 +223,15 @@ def test_omniglot_split_uses_both_minimal_splits_without_leaks(omniglot_dir, mon
     assert blackbox.load_data("auto").source == "omniglot"
     again = blackbox.load_data("omniglot")
     assert np.array_equal(again.test.images, data.test.images), "the split must be seeded"
+
+
+def test_load_data_reads_any_omniglot_path(omniglot_dir):
+    path = omniglot_dir / "images_background_small1.zip"
+    data = blackbox.load_data(str(path))
+    assert data.source == "omniglot"
+    assert (data.train.num_characters, data.test.num_characters) == (109, 27)  # 136 split 80/20
+    assert not _names(data.train) & _names(data.test)
+    few = fewshot.load_data(str(path), val_characters=10, test_characters=30)
+    assert (few.train.num_characters, few.val.num_characters, few.test.num_characters) == (96, 10, 30)
+    with pytest.raises(ValueError, match="path of an Omniglot folder"):
+        blackbox.load_data(str(omniglot_dir / "no-such.zip"))

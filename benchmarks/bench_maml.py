@@ -13,7 +13,6 @@ Run: ``python benchmarks/bench_maml.py [--hidden 32] [--threads 2] [--rounds 5]`
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 import types
@@ -26,21 +25,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from metakit import fewshot  # noqa: E402
-from metakit.grading.intake import definitions_only, nbgrader_meta  # noqa: E402
+from metakit.grading.authoring import notebook_module  # noqa: E402
 
 SOLUTION = REPO / "solutions" / "hw2" / "hw2.ipynb"
 WAYS, SHOTS, QUERIES, META_BATCH = 5, 1, 15, 32
 
 
 def load_reference(path: Path = SOLUTION) -> types.ModuleType:
-    notebook = json.loads(path.read_text())
-    module = types.ModuleType("hw2_reference")
-    for cell in notebook["cells"]:
-        meta = nbgrader_meta(cell)
-        if cell["cell_type"] != "code" or "grade_id" not in meta or (meta.get("grade") and not meta.get("solution")):
-            continue
-        exec(compile(definitions_only("".join(cell["source"])), f"<{meta['grade_id']}>", "exec"), module.__dict__)
-    return module
+    return notebook_module(path, "hw2_reference")
 
 
 def make_tasks(seed: int) -> list[tuple]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
-import json
 import sys
 import tempfile
 import time
@@ -30,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "autograder" / "hw2"))  # the graders import their conftest helpers
 
-from metakit.grading.intake import definitions_only, nbgrader_meta  # noqa: E402
+from metakit.grading.authoring import notebook_module  # noqa: E402
 from metakit.grading.variants import apply_variant, load_variant  # noqa: E402
 from metakit.grading.wire import TensorArg  # noqa: E402
 
@@ -97,21 +96,8 @@ class LocalStudent:
 
 
 def load_cells(path: Path = SOLUTION) -> types.ModuleType:
-    """A notebook's code cells (definitions only, public checks left out) as a module."""
-    notebook = json.loads(Path(path).read_text())
-    module = types.ModuleType("hw2_reference")
-    for cell in notebook["cells"]:
-        if cell["cell_type"] != "code":
-            continue
-        meta = nbgrader_meta(cell)
-        if meta.get("grade") and not meta.get("solution"):
-            continue  # public checks
-        source = "".join(cell["source"])
-        try:
-            exec(compile(definitions_only(source), f"<{meta.get('grade_id', 'cell')}>", "exec"), module.__dict__)
-        except Exception:  # noqa: BLE001 - experiment cells may need names the grader drops, as in the worker
-            pass
-    return module
+    """A notebook's given and solution cells (definitions only) as a module."""
+    return notebook_module(path, "hw2_reference")
 
 
 def load_test_module() -> types.ModuleType:

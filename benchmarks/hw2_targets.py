@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from metakit import fewshot  # noqa: E402
 from metakit.episodes import EpisodeSampler  # noqa: E402
-from metakit.grading.intake import definitions_only, nbgrader_meta  # noqa: E402
+from metakit.grading.authoring import notebook_module  # noqa: E402
 
 SOLUTION = REPO / "solutions" / "hw2" / "hw2.ipynb"
 BUDGET_S = 15 * 60
@@ -38,14 +38,7 @@ TARGETS = {("ProtoNet", 5): 0.99, ("ProtoNet", 1): 0.97, ("MAML", 1): 0.96}
 
 
 def load_reference(path: Path = SOLUTION) -> types.ModuleType:
-    notebook = json.loads(path.read_text())
-    module = types.ModuleType("hw2_reference")
-    for cell in notebook["cells"]:
-        meta = nbgrader_meta(cell)
-        if cell["cell_type"] != "code" or "grade_id" not in meta or (meta.get("grade") and not meta.get("solution")):
-            continue
-        exec(compile(definitions_only("".join(cell["source"])), f"<{meta['grade_id']}>", "exec"), module.__dict__)
-    return module
+    return notebook_module(path, "hw2_reference")
 
 
 def notebook_settings(name: str, path: Path = SOLUTION) -> dict:

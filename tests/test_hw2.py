@@ -6,7 +6,6 @@ finite differences of the meta-loss in float64 on a tiny conv4 (2 filters).
 """
 from __future__ import annotations
 
-import json
 import types
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import torch.nn.functional as F
 
 from metakit import fewshot
 from metakit.episodes import EpisodeSampler
-from metakit.grading.intake import definitions_only, nbgrader_meta
+from metakit.grading.authoring import notebook_module
 from metakit.grading.variants import apply_variant, load_variant
 from metakit.paths import REPO_ROOT
 
@@ -27,15 +26,7 @@ VARIANTS = REPO_ROOT / "tests" / "variants" / "hw2"
 
 def load_reference(path: Path = SOLUTION) -> types.ModuleType:
     """Given and solution cells of a hw2 notebook (definitions only) as a module."""
-    notebook = json.loads(Path(path).read_text())
-    module = types.ModuleType("hw2_reference")
-    for cell in notebook["cells"]:
-        meta = nbgrader_meta(cell)
-        if cell["cell_type"] != "code" or "grade_id" not in meta or (meta.get("grade") and not meta.get("solution")):
-            continue
-        source = "".join(cell["source"])
-        exec(compile(definitions_only(source), f"<{meta['grade_id']}>", "exec"), module.__dict__)  # noqa: S102
-    return module
+    return notebook_module(path, "hw2_reference")
 
 
 @pytest.fixture(scope="module")

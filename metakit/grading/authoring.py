@@ -5,8 +5,14 @@ error-prone: every cell gets the right ``metadata.nbgrader`` (see docs/authoring
 """
 from __future__ import annotations
 
+import json
+import types
+from pathlib import Path
+
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from metakit.grading.intake import definitions_only, nbgrader_meta
 
 SCHEMA = 3
 
@@ -70,3 +76,21 @@ def notebook(cells: list, assignment: str, title: str | None = None) -> nbformat
 def write(nb: nbformat.NotebookNode, path) -> None:
     nbformat.validate(nb)
     nbformat.write(nb, str(path))
+
+
+def notebook_module(path: str | Path, name: str) -> types.ModuleType:
+    """A notebook's given and solution cells (those with a ``grade_id``; public checks left out),
+    definitions only, run in order as a module.
+
+    For benchmarks, calibration scripts and tests that run the reference solution in-process; the
+    grader itself never imports a submission this way (it runs one in a sandboxed worker).
+    """
+    notebook = json.loads(Path(path).read_text())
+    module = types.ModuleType(name)
+    for cell in notebook["cells"]:
+        meta = nbgrader_meta(cell)
+        if cell["cell_type"] != "code" or "grade_id" not in meta or (meta.get("grade") and not meta.get("solution")):
+            continue
+        source = definitions_only("".join(cell["source"]))
+        exec(compile(source, f"<{meta['grade_id']}>", "exec"), module.__dict__)  # noqa: S102
+    return module

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from metakit.paths import REPO_ROOT
 
+EXIT_GRADER_ERROR = 3  # something failed on the grading side; the reports say which tests
+
 
 def cmd_release(args: argparse.Namespace) -> int:
     from metakit.grading.release import assignments, generate_release
@@ -21,12 +23,13 @@ def cmd_release(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from metakit.grading.check import check_notebook
 
-    result = check_notebook(Path(args.notebook), hw=args.hw)
+    result = check_notebook(Path(args.notebook), hw=args.hw, isolation=args.isolation)
     print(result.render())
     return 0 if result.ok else 1
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    from metakit.grading.errors import GraderError
     from metakit.grading.report import gradescope_results, summary_table, write_reports
     from metakit.grading.runner import Grader, Kit, find_submissions, gradescope_submission
 
@@ -39,7 +42,12 @@ def cmd_grade(args: argparse.Namespace) -> int:
     out = Path(args.out).resolve()
     hidden = [*paths, out, *(Path(p) for p in args.hide)]
     only = [name for group in args.tests for name in group.replace(",", " ").split()] or None
-    grader = Grader(args.hw, kit, isolation=args.isolation, extra_hidden=hidden, only=only)
+    try:
+        grader = Grader(args.hw, kit, isolation=args.isolation, extra_hidden=hidden, only=only,
+                        report=lambda text: print(text, file=sys.stderr))
+    except GraderError as exc:
+        print(f"grader error: {exc}", file=sys.stderr)
+        return EXIT_GRADER_ERROR
     print(grader.describe_isolation(), file=sys.stderr)
     try:
         results = grader.grade_all(submissions, jobs=args.jobs, progress=not args.no_progress)
@@ -51,14 +59,21 @@ def cmd_grade(args: argparse.Namespace) -> int:
         Path(args.gradescope).write_text(json.dumps(gradescope_results(results[0]), indent=1))
     print(summary_table(results, args.hw), end="")
     print(f"reports in {out} (feedback/, gradescope/, grades.csv, instructor.log)")
+    errors = [(g.student, t) for g in results for t in g.grader_errors]
+    if errors:
+        print(f"grader error: {len(errors)} test(s) failed on the grading side, not in student code; "
+              f"regrade them once the cause is fixed (details in {out / 'instructor.log'}):", file=sys.stderr)
+        for student, test in errors[:20]:
+            cause = (test.get("instructor_details") or "").strip().splitlines()
+            print(f"  {student} / {test['name']}: {cause[0][:300] if cause else 'see the log'}", file=sys.stderr)
+        return EXIT_GRADER_ERROR
     return 0
 
 
 def cmd_gradescope(args: argparse.Namespace) -> int:
     from metakit.grading.gradescope import build_autograder_zip
 
-    extras = "[lm]" if args.hw == "hw3" else ""
-    path = build_autograder_zip(args.hw, Path(args.out), extras=extras)
+    path = build_autograder_zip(args.hw, Path(args.out))
     print(f"wrote {path}: upload it as the Gradescope autograder of {args.hw}")
     return 0
 
@@ -86,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="run the public checks of your notebook the way the grader runs it")
     p.add_argument("notebook")
     p.add_argument("--hw", default=None, help="assignment name (default: from the notebook)")
+    p.add_argument("--isolation", default="auto", choices=["auto", "namespaces", "process"],
+                   help="how your code is isolated (default: the strongest that works here)")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("grade", help="grade submissions with the hidden graders")

@@ -10,10 +10,11 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from metakit.grading.errors import StudentProblem
+from metakit.grading.errors import GraderError, StudentProblem
 from metakit.grading.intake import NotebookError, intake, nbgrader_meta, read_notebook, template_cells
 from metakit.grading.runner import Kit
-from metakit.grading.sandbox import Limits, SandboxConfig, StudentSession
+from metakit.grading.sandbox import Limits, SandboxConfig, choose_isolation
+from metakit.grading.session import StudentSession
 
 
 @dataclass
@@ -23,13 +24,14 @@ class CheckResult:
     problems: dict[str, str] = field(default_factory=dict)
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
     fatal: str | None = None
+    isolation: str = ""
 
     @property
     def ok(self) -> bool:
         return self.fatal is None and not self.problems and all(ok for _, ok, _ in self.checks)
 
     def render(self) -> str:
-        lines = [f"metakit check: {self.hw}"]
+        lines = [f"metakit check: {self.hw}" + (f" ({self.isolation} isolation)" if self.isolation else "")]
         if self.fatal:
             return "\n".join(lines + [f"  cannot grade this notebook: {self.fatal}"])
         lines += [f"  note: {n}" for n in self.notes]
@@ -53,7 +55,8 @@ def guess_assignment(path: Path) -> str:
     return path.stem
 
 
-def check_notebook(path: Path, hw: str | None = None, kit: Kit | None = None, timeout: float = 300) -> CheckResult:
+def check_notebook(path: Path, hw: str | None = None, kit: Kit | None = None, timeout: float = 300,
+                   isolation: str = "auto") -> CheckResult:
     kit = kit or Kit()
     hw = hw or guess_assignment(path)
     result = CheckResult(hw)
@@ -71,8 +74,15 @@ def check_notebook(path: Path, hw: str | None = None, kit: Kit | None = None, ti
     specs = template_cells(template)
     with tempfile.TemporaryDirectory(prefix="metakit-check-") as tmp:
         taken.write(Path(tmp))
-        session = StudentSession(Path(tmp) / "cells.json", Limits(wall_s=timeout), SandboxConfig(), seed=0,
-                                 load_report=taken.load_report())
+        sandbox = SandboxConfig(hidden_paths=[*kit.private_paths(), Path(tmp), Path(path).resolve()],
+                                data_paths=kit.config(hw).data_paths(kit.root), isolation=isolation)
+        try:
+            result.isolation = choose_isolation(sandbox)
+        except GraderError as exc:
+            result.fatal = f"the checks could not run on this machine (not a problem in your notebook): {exc}"
+            return result
+        session = StudentSession(Path(tmp) / "cells.json", Limits(wall_s=timeout), sandbox, seed=0,
+                                 mode=result.isolation, load_report=taken.load_report())
         try:
             for grade_id, _ in checks:
                 try:
@@ -80,6 +90,9 @@ def check_notebook(path: Path, hw: str | None = None, kit: Kit | None = None, ti
                     result.checks.append((grade_id, True, ""))
                 except StudentProblem as exc:
                     result.checks.append((grade_id, False, str(exc)))
+                except GraderError as exc:
+                    result.fatal = f"the checks could not run on this machine (not a problem in your notebook): {exc}"
+                    return result
         finally:
             session.close()
     return result

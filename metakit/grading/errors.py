@@ -2,9 +2,24 @@
 
 ``StudentProblem`` and its subclasses come from the student's side (their code raised, hung,
 crashed, or a name is missing); ``GradingFailure`` is a check that failed; ``PartialCredit`` ends a
-test with part of its points. The report shows ``student_message``, never the test's source.
+test with part of its points; ``GraderError`` is a failure on the grading side (the interpreter or
+a library missing, the sandbox could not be set up, a data file missing, a bug in a hidden test):
+the student is told it is not their fault, the instructor gets the cause, and ``grade`` exits
+non-zero. The report shows ``student_message``, never the test's source.
 """
+
 from __future__ import annotations
+
+GRADER_ERROR_MESSAGE = ("this test could not be graded because of a problem on the grading side, not in "
+                        "your code. Your instructor has been told and will regrade it.")
+
+
+class GraderError(Exception):
+    """Grading failed through no fault of the student; ``str(self)`` is the cause, for the instructor."""
+
+    def __init__(self, cause: str, output_tail: str = "") -> None:
+        super().__init__(cause)
+        self.output_tail = output_tail
 
 
 class StudentProblem(Exception):

@@ -1,9 +1,13 @@
 """The pytest plugin that runs hidden graders against one submission (``-p metakit.grading.plugin``).
 
-It gives tests the ``student`` fixture (a :class:`~metakit.grading.sandbox.StudentSession` with
+It gives tests the ``student`` fixture (a :class:`~metakit.grading.session.StudentSession` with
 the limits of the test's ``@graded`` mark) and writes one JSON record per test: points earned,
 the message for the student, and, for the instructor only, the details. It runs in the grading
 process, which never imports student code.
+
+A failure on the grading side (a :class:`GraderError`, a broken fixture, a missing file or module,
+a bug in the hidden test) is recorded as a grader error: zero points pending a regrade, a message
+that tells the student it is not their fault, and the cause for the instructor.
 """
 from __future__ import annotations
 
@@ -14,8 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from metakit.grading.errors import GradingFailure, PartialCredit, StudentProblem
-from metakit.grading.sandbox import Limits, SandboxConfig, StudentSession, worker_seed
+from metakit.grading.errors import GRADER_ERROR_MESSAGE, GraderError, GradingFailure, PartialCredit, StudentProblem
+from metakit.grading.sandbox import Limits, SandboxConfig, choose_isolation, worker_seed
+from metakit.grading.session import StudentSession
+
+# Exceptions raised by grader code itself (not by checking a value the student sent): grader errors.
+GRADER_SIDE = (GraderError, OSError, ImportError, NameError, SyntaxError, RecursionError)
 
 _RECORDS_KEY = pytest.StashKey[dict]()
 
@@ -25,6 +33,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--metakit-submission", default=None, help="folder with cells.json and intake.json")
     group.addoption("--metakit-results", default=None, help="where to write the per-test JSON records")
     group.addoption("--metakit-hide", action="append", default=[], help="path the worker must not see")
+    group.addoption("--metakit-data", action="append", default=[], help="data path the worker may read")
     group.addoption("--metakit-isolation", default="auto", choices=["auto", "namespaces", "process"])
 
 
@@ -59,11 +68,10 @@ def student(request: pytest.FixtureRequest):
         pytest.fail("the student fixture needs --metakit-submission", pytrace=False)
     spec = test_spec(request.node)
     limits = Limits(wall_s=spec["timeout"], memory_mb=spec["memory_mb"], threads=spec["threads"])
-    sandbox = SandboxConfig(hidden_paths=[Path(p) for p in config.getoption("--metakit-hide")],
-                            isolation=config.getoption("--metakit-isolation"))
+    sandbox = _sandbox(config)
     intake_file = Path(folder) / "intake.json"
     load_report = json.loads(intake_file.read_text()) if intake_file.exists() else {}
-    session = StudentSession(Path(folder) / "cells.json", limits, sandbox,
+    session = StudentSession(Path(folder) / "cells.json", limits, sandbox, mode=_mode(config),
                              seed=worker_seed(request.node.nodeid), load_report=load_report)
     request.node.stash[_SESSION_KEY] = session
     yield session
@@ -71,24 +79,48 @@ def student(request: pytest.FixtureRequest):
 
 
 _SESSION_KEY = pytest.StashKey[StudentSession]()
+_SANDBOX_KEY = pytest.StashKey[SandboxConfig]()
+_MODE_KEY = pytest.StashKey[str]()
 
 
-def classify(excinfo: pytest.ExceptionInfo | None, max_points: float) -> tuple[float, str, str]:
-    """(points, message for the student, details for the instructor) of one finished test."""
+def _sandbox(config: pytest.Config) -> SandboxConfig:
+    if _SANDBOX_KEY not in config.stash:
+        config.stash[_SANDBOX_KEY] = SandboxConfig(
+            hidden_paths=[Path(p) for p in config.getoption("--metakit-hide")],
+            data_paths=[Path(p) for p in config.getoption("--metakit-data")],
+            isolation=config.getoption("--metakit-isolation"))
+    return config.stash[_SANDBOX_KEY]
+
+
+def _mode(config: pytest.Config) -> str:
+    """The isolation of this run: as the runner resolved it, or probed once here for ``auto``."""
+    if _MODE_KEY not in config.stash:
+        sandbox = _sandbox(config)
+        config.stash[_MODE_KEY] = sandbox.isolation if sandbox.isolation != "auto" else choose_isolation(sandbox)
+    return config.stash[_MODE_KEY]
+
+
+def classify(excinfo: pytest.ExceptionInfo | None, max_points: float, when: str = "call") -> tuple[float, str, str, bool]:
+    """(points, message for the student, details for the instructor, grader error?) of one test."""
     if excinfo is None:
-        return max_points, "", ""
+        return max_points, "", "", False
     exc = excinfo.value
+    details = "".join(traceback.format_exception(excinfo.type, exc, excinfo.tb))
     if isinstance(exc, PartialCredit):
-        return round(max_points * exc.fraction, 4), str(exc), ""
+        return round(max_points * exc.fraction, 4), str(exc), "", False
+    if isinstance(exc, GraderError):
+        tail = exc.output_tail.strip()
+        return 0.0, GRADER_ERROR_MESSAGE, f"grader error: {exc}\n" + (f"worker output (tail):\n{tail}\n" if tail else "") + details, True
     if isinstance(exc, (GradingFailure, StudentProblem)):
         detail = getattr(exc, "output_tail", "")
-        return 0.0, str(exc), (f"worker output (tail):\n{detail}" if detail else "")
+        return 0.0, str(exc), (f"worker output (tail):\n{detail}" if detail else ""), False
     if isinstance(exc, pytest.skip.Exception):
-        return 0.0, f"not graded: {exc.msg}", ""
-    details = "".join(traceback.format_exception(excinfo.type, exc, excinfo.tb))
+        return 0.0, f"not graded: {exc.msg}", "", False
+    if when == "setup" or isinstance(exc, GRADER_SIDE):
+        return 0.0, GRADER_ERROR_MESSAGE, f"grader error in {when}: {type(exc).__name__}: {exc}\n{details}", True
     message = (f"the grader could not check what your code returned ({type(exc).__name__}: "
                f"{str(exc)[:300]}). Check the types and shapes your code returns.")
-    return 0.0, message, details
+    return 0.0, message, details, False
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -104,7 +136,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         return
     if item.nodeid in records:
         return
-    points, message, details = classify(call.excinfo, spec["max_points"])
+    points, message, details, grader_error = classify(call.excinfo, spec["max_points"], call.when)
     if not spec["graded"]:
         points, message = 0.0, "this hidden test has no @graded mark (instructor: add one)"
     started = item.stash.get(_START_KEY, time.monotonic())
@@ -114,6 +146,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         **spec,
         "points": points,
         "passed": points >= spec["max_points"] and call.excinfo is None,
+        "grader_error": grader_error,
         "message": message,
         "instructor_details": details + (f"\nworker output (tail):\n{tails[-2000:]}" if tails else ""),
         "execution_time": round(time.monotonic() - started, 3),

@@ -20,6 +20,7 @@ def gradescope_results(graded: Graded) -> dict:
             "max_score": t["max_points"],
             "status": "passed" if t["passed"] else "failed",
             "output": t["message"] or "passed",
+            **({"tags": ["grader error"]} if t.get("grader_error") else {}),
             "visibility": t["visibility"],
             "execution_time": t.get("execution_time", 0.0),
         })
@@ -45,6 +46,8 @@ def feedback_markdown(graded: Graded, hw: str) -> str:
     lines += ["## Tests", "", "| test | points | result |", "|---|---|---|"]
     for t in graded.tests:
         result = "passed" if t["passed"] else ("partial" if t["points"] > 0 else "failed")
+        if t.get("grader_error"):
+            result = "not graded (grading error, not your fault)"
         lines.append(f"| {t['title']} | {t['points']:g} / {t['max_points']:g} | {result} |")
     failed = [t for t in graded.tests if not t["passed"]]
     if failed:
@@ -89,11 +92,12 @@ def write_grades_csv(results: list[Graded], path: Path) -> None:
     names = [t["name"] for t in results[0].tests] if results else []
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", *names, "total", "max"])
+        writer.writerow(["student", *names, "total", "max", "grader_errors"])
         for graded in results:
             points = {t["name"]: t["points"] for t in graded.tests}
             writer.writerow([graded.student, *(f"{points.get(n, 0):g}" for n in names),
-                             f"{graded.score:g}", f"{graded.max_score:g}"])
+                             f"{graded.score:g}", f"{graded.max_score:g}",
+                             " ".join(t["name"] for t in graded.grader_errors)])
 
 
 def instructor_log(results: list[Graded], hw: str) -> str:
@@ -105,7 +109,8 @@ def instructor_log(results: list[Graded], hw: str) -> str:
             parts.append(f"FATAL: {graded.fatal}")
         parts += [f"note: {n}" for n in graded.notes]
         for t in graded.tests:
-            parts.append(f"[{'PASS' if t['passed'] else 'FAIL'}] {t['name']} {t['points']:g}/{t['max_points']:g} "
+            status = "GRADER ERROR" if t.get("grader_error") else ("PASS" if t["passed"] else "FAIL")
+            parts.append(f"[{status}] {t['name']} {t['points']:g}/{t['max_points']:g} "
                          f"({t.get('execution_time', 0):.1f} s)")
             if t["message"]:
                 parts.append("    " + t["message"].replace("\n", "\n    "))
@@ -125,8 +130,9 @@ def summary_table(results: list[Graded], hw: str) -> str:
     for g in results:
         passed = sum(t["passed"] for t in g.tests)
         score = f"{g.score:g} / {g.max_score:g}"
-        lines.append(f"{g.student:<{width}}  {score:>13}  {passed:>5} / {len(g.tests):<4}  {g.seconds:>6.1f}s"
-                     + ("  (!) " + g.fatal.splitlines()[0][:60] if g.fatal else ""))
+        flag = (f"  (!) {len(g.grader_errors)} grader error(s)" if g.grader_errors
+                else ("  (!) " + g.fatal.splitlines()[0][:60] if g.fatal else ""))
+        lines.append(f"{g.student:<{width}}  {score:>13}  {passed:>5} / {len(g.tests):<4}  {g.seconds:>6.1f}s" + flag)
     return "\n".join(lines) + "\n"
 
 

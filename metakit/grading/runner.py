@@ -3,6 +3,11 @@
 Each submission is graded by its own pytest process (trusted: it never imports student code) that
 starts one sandboxed worker per hidden test. Submissions run ``jobs`` at a time; one that breaks
 anything, the grader included, gets its messages and zeros, and the others go on.
+
+Before any student is graded, a probe worker is started the way every test's worker will be and
+must return a known answer (:func:`~metakit.grading.sandbox.choose_isolation`); when no isolation
+works, nothing is graded. A test that fails on the grading side is a grader error: the student is
+told so, and ``Graded.grader_errors`` lists it for the instructor and the exit code.
 """
 from __future__ import annotations
 
@@ -19,8 +24,10 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from metakit.grading.assignment import AssignmentConfig, load_config
+from metakit.grading.errors import GRADER_ERROR_MESSAGE
 from metakit.grading.intake import intake, read_notebook
-from metakit.grading.sandbox import SandboxConfig, isolation_mode
+from metakit.grading.sandbox import SandboxConfig, choose_isolation, describe_isolation
 from metakit.paths import REPO_ROOT
 
 PYTEST_INI = "[pytest]\naddopts =\npython_files = test_*.py\n"
@@ -39,7 +46,11 @@ class Kit:
         return self.root / "autograder" / hw
 
     def private_paths(self) -> list[Path]:
-        return [self.root / "autograder", self.root / "solutions", self.root / "tests"]
+        """What no worker may see: graders, solutions, the kit's tests and its git history."""
+        return [self.root / name for name in ("autograder", "solutions", "tests", ".git", "benchmarks")]
+
+    def config(self, hw: str) -> AssignmentConfig:
+        return load_config(hw, self.root)
 
     def check(self, hw: str) -> None:
         for path, what in ((self.template(hw), "released notebook (run `python -m metakit release`)"),
@@ -70,16 +81,14 @@ class Graded:
     def score(self) -> float:
         return round(sum(t["points"] for t in self.tests), 4)
 
-    def describe_isolation(self) -> str:
-        if self.mode == "namespaces":
-            return ("isolation: each test's worker runs as an unprivileged user in its own mount, network "
-                    "and pid namespaces; graders, solutions, submissions and reports hidden")
-        return ("isolation: each test's worker is a separate process with time, memory, output and process "
-                "limits (run as root on Linux, with unshare and setpriv, to also hide the graders)")
-
     @property
     def max_score(self) -> float:
         return round(sum(t["max_points"] for t in self.tests), 4)
+
+    @property
+    def grader_errors(self) -> list[dict]:
+        """The tests that failed on the grading side (they need a regrade, not the student)."""
+        return [t for t in self.tests if t.get("grader_error")]
 
 
 # --------------------------------------------------------------------------- finding submissions
@@ -121,12 +130,13 @@ class Grader:
     """Grades submissions of one assignment; ``jobs`` submissions at a time."""
 
     def __init__(self, hw: str, kit: Kit | None = None, isolation: str = "auto",
-                 extra_hidden: list[Path] | None = None, only: list[str] | None = None) -> None:
+                 extra_hidden: list[Path] | None = None, only: list[str] | None = None,
+                 report=None) -> None:
         self.hw, self.kit = hw, kit or Kit()
         self.kit.check(hw)
+        self.config = self.kit.config(hw)
         self.template = read_notebook(self.kit.template(hw))
         self.isolation = isolation
-        self.mode = isolation_mode(SandboxConfig(isolation=isolation))
         self.work = Path(tempfile.mkdtemp(prefix=f"metakit-grade-{hw}-"))
         os.chmod(self.work, 0o700)
         self.tests_dir = self.work / "graders"
@@ -134,6 +144,13 @@ class Grader:
                         ignore=shutil.ignore_patterns("__pycache__", "variants"))
         (self.tests_dir / "pytest.ini").write_text(PYTEST_INI)
         self.hidden = [*self.kit.private_paths(), self.work, *(extra_hidden or [])]
+        self.data = self.config.data_paths(self.kit.root)
+        self.sandbox = SandboxConfig(hidden_paths=self.hidden, data_paths=self.data, isolation=isolation)
+        try:
+            self.mode = choose_isolation(self.sandbox, report=report)
+        except Exception:
+            self.close()
+            raise
         self.collected = self._collect()
         self.targets = [str(self.tests_dir)]
         if only:
@@ -166,11 +183,7 @@ class Grader:
         return collected
 
     def describe_isolation(self) -> str:
-        if self.mode == "namespaces":
-            return ("isolation: each test's worker runs as an unprivileged user in its own mount, network "
-                    "and pid namespaces; graders, solutions, submissions and reports hidden")
-        return ("isolation: each test's worker is a separate process with time, memory, output and process "
-                "limits (run as root on Linux, with unshare and setpriv, to also hide the graders)")
+        return describe_isolation(self.mode)
 
     @property
     def max_score(self) -> float:
@@ -181,8 +194,8 @@ class Grader:
         try:
             graded = self._grade(submission, index)
         except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
-            graded = self._zeros(submission.student, f"grading failed: {type(exc).__name__}: {exc}")
-            graded.instructor_log += f"\n{type(exc).__name__}: {exc}"
+            graded = self._zeros(submission.student, GRADER_ERROR_MESSAGE, grader_error=True)
+            graded.instructor_log += f"\ngrader error: {type(exc).__name__}: {exc}"
         graded.seconds = round(time.monotonic() - started, 2)
         return graded
 
@@ -199,13 +212,14 @@ class Grader:
         results_path = folder / "results.json"
         budget = sum(t["timeout"] for t in self.collected) * 1.5 + 120
         hide = [arg for path in self.hidden for arg in ("--metakit-hide", str(path))]
+        data = [arg for path in self.data for arg in ("--metakit-data", str(path))]
         try:
             run = self._pytest(["--metakit-submission", str(folder), "--metakit-results", str(results_path),
-                                "--metakit-isolation", self.mode, *hide], timeout=budget,
+                                "--metakit-isolation", self.mode, *hide, *data], timeout=budget,
                                targets=self.targets)
             log = run.stdout[-6000:] + run.stderr[-6000:]
         except subprocess.TimeoutExpired:
-            log = f"the grading run took more than {budget:.0f} s and was stopped"
+            log = f"grader error: the grading run took more than {budget:.0f} s and was stopped"
         records = json.loads(results_path.read_text())["tests"] if results_path.exists() else []
         return Graded(submission.student, self._complete(records, log), notes=result.notes,
                       instructor_log=log)
@@ -217,15 +231,16 @@ class Grader:
         for spec in self.collected:
             record = by_name.get(spec["name"])
             if record is None:
-                record = {**spec, "points": 0.0, "passed": False, "execution_time": 0.0,
-                          "message": "this test did not run to the end (the grading run was stopped)",
-                          "instructor_details": log[-2000:]}
+                record = {**spec, "points": 0.0, "passed": False, "execution_time": 0.0, "grader_error": True,
+                          "message": GRADER_ERROR_MESSAGE,
+                          "instructor_details": "grader error: this test did not run to the end (the grading "
+                                                "run was stopped)\n" + log[-2000:]}
             complete.append(record)
         return complete
 
-    def _zeros(self, student: str, message: str) -> Graded:
+    def _zeros(self, student: str, message: str, grader_error: bool = False) -> Graded:
         tests = [{**spec, "points": 0.0, "passed": False, "message": message, "instructor_details": "",
-                  "execution_time": 0.0} for spec in self.collected]
+                  "execution_time": 0.0, "grader_error": grader_error} for spec in self.collected]
         return Graded(student, tests, fatal=message)
 
     def grade_all(self, submissions: list[Submission], jobs: int = 1, progress: bool = True) -> list[Graded]:

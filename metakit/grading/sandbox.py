@@ -1,20 +1,30 @@
 """Grader side of a student worker: start it with limits, send requests, read plain data back.
 
-Isolation, strongest first (chosen automatically):
+Isolation, strongest first (``auto`` takes the first one whose probe passes):
 
-* as root with ``unshare`` and ``setpriv`` (Linux, CI, Gradescope): the worker runs as an
-  unprivileged user in new mount, network and pid namespaces. The hidden graders, the solutions,
-  the grading outputs and any other path the grader names are covered by empty read-only tmpfs
-  mounts, there is no network, and when the worker ends every process it forked ends with it.
-* otherwise (a student's laptop, an instructor's account): a fresh interpreter in its own
-  process group with the same resource limits, killed as a group.
+* ``namespaces`` (Linux with util-linux; as root - CI, Gradescope, a course server - or as any user
+  where the kernel allows unprivileged user namespaces): the worker runs
+  as ``nobody`` in new mount, pid, network, IPC and UTS namespaces, on a root that holds only an
+  allow-list of read-only folders (the interpreter, its site-packages, the kit's package, declared
+  data) and private ``/tmp``, ``/var/tmp``, ``/dev/shm`` and ``/proc`` (see :mod:`jail`). It cannot
+  see the kit's checkout, the graders, the solutions, other submissions, other workers or the
+  network, and nothing it writes outlives it.
+* ``process`` (any other account: a laptop): a fresh interpreter in its own process group and its
+  own private folder, with the same resource limits, killed as a group; it runs as the grading
+  user and can read what that user can (see the README).
 
 Limits in every mode: wall time (the grader kills the group), CPU time, address space, size of
 every file written (its printed output goes to one such file), and number of processes.
+
+Start-up: the worker reports ``ready`` before any student code is loaded, then receives the cells
+over the pipe (nothing of the submission is on disk where a worker could look). A worker that
+dies or hangs before ``ready`` is a :class:`GraderError` (interpreter or library missing, sandbox
+set-up refused), never the student's fault.
 """
 from __future__ import annotations
 
 import functools
+import json
 import os
 import resource
 import select
@@ -26,21 +36,18 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-from metakit.grading import wire
-from metakit.grading.errors import (
-    MissingName,
-    StudentCrash,
-    StudentError,
-    StudentTimeout,
-    WorkerProtocolError,
-)
+import numpy as np
+
+from metakit.grading import jail, wire
+from metakit.grading.errors import GraderError, StudentCrash, StudentError, StudentTimeout, WorkerProtocolError
 from metakit.paths import PACKAGE_DIR
 
-UNPRIVILEGED_UID = 65534  # nobody
+UNPRIVILEGED_UID = jail.UNPRIVILEGED_UID
 OUTPUT_TAIL_BYTES = 4000
-PRIVATE_TMP_MB = 256
+STARTUP_S = float(os.environ.get("METAKIT_WORKER_STARTUP_S", "180"))
+MODES = ("namespaces", "process")
 
 
 @dataclass
@@ -52,6 +59,7 @@ class Limits:
     output_mb: int = 16
     max_processes: int = 256
     threads: int = 1
+    tmp_mb: int = 64
 
     @property
     def cpu_s(self) -> int:
@@ -60,43 +68,40 @@ class Limits:
 
 @dataclass
 class SandboxConfig:
-    """What every worker of a grading run shares."""
+    """What every worker of a grading run shares.
+
+    ``hidden_paths``: what a worker must never see (the kit's private folders, the grader's work
+    folder, every submission, the reports); ``data_paths``: files the assignment's graders declare
+    (read-only in the worker); ``isolation``: ``auto``, ``namespaces`` or ``process``.
+    """
 
     hidden_paths: list[Path] = field(default_factory=list)
-    isolation: str = "auto"  # "auto", "namespaces", "process"
+    isolation: str = "auto"
+    data_paths: list[Path] = field(default_factory=list)
+
+    def root_plan(self, tmp_mb: int) -> jail.RootPlan:
+        return _cached_plan(tuple(map(str, self.hidden_paths)), tuple(map(str, self.data_paths)), tmp_mb)
 
 
-@functools.lru_cache(maxsize=1)
-def namespaces_available() -> bool:
-    """True when this process may start workers in their own namespaces as an unprivileged user."""
-    if os.geteuid() != 0 or not (shutil.which("unshare") and shutil.which("setpriv")):
-        return False
-    # The unprivileged user must be able to run this interpreter and import the kit and torch
-    # (a checkout under a private home folder would not allow it: then process isolation is used).
-    probe = ["unshare", "--mount", "--net", "--pid", "--fork", "--propagation", "private", "--",
-             "setpriv", f"--reuid={UNPRIVILEGED_UID}", f"--regid={UNPRIVILEGED_UID}",
-             "--clear-groups", "--", sys.executable, "-I", "-c", _bootstrap("import torch")]
-    try:
-        return subprocess.run(probe, capture_output=True, timeout=60, cwd="/").returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
+@functools.lru_cache(maxsize=8)
+def _cached_plan(hidden: tuple[str, ...], data: tuple[str, ...], tmp_mb: int) -> jail.RootPlan:
+    return jail.plan_root(PACKAGE_DIR, private_paths=[Path(p) for p in hidden],
+                          data_paths=[Path(p) for p in data], tmp_mb=tmp_mb)
 
 
-def _bootstrap(then: str) -> str:
-    """Worker start-up code. The kit's root goes on sys.path only when metakit is not installed,
-    since that folder also holds autograder/."""
+def bootstrap(then: str) -> str:
+    """Worker start-up code: import the kit from the grader's own package folder (never from a
+    checkout on ``sys.path``), add the user's site-packages when there is one, then run ``then``."""
+    user_site = jail.user_site()
     return (
-        "import sys\n"
-        "try:\n    import metakit.grading.worker\n"
-        f"except ImportError:\n    sys.path.append({str(PACKAGE_DIR.parent)!r})\n"
+        "import sys, importlib.util\n"
+        + (f"import site; site.addsitedir({user_site!r})\n" if user_site else "")
+        + f"spec = importlib.util.spec_from_file_location('metakit', {str(PACKAGE_DIR / '__init__.py')!r},"
+        f" submodule_search_locations=[{str(PACKAGE_DIR)!r}])\n"
+        "module = importlib.util.module_from_spec(spec); sys.modules['metakit'] = module\n"
+        "spec.loader.exec_module(module)\n"
         f"{then}"
     )
-
-
-def isolation_mode(config: SandboxConfig) -> str:
-    if config.isolation == "auto":
-        return "namespaces" if namespaces_available() else "process"
-    return config.isolation
 
 
 def _set_limits(limits: Limits) -> None:
@@ -111,40 +116,32 @@ def _set_limits(limits: Limits) -> None:
 
 
 class WorkerProcess:
-    """One fresh interpreter that loaded a submission; send requests with :meth:`request`."""
+    """One fresh interpreter that loaded a submission's cells; send requests with :meth:`request`."""
 
-    def __init__(self, cells_path: Path, limits: Limits, config: SandboxConfig, seed: int) -> None:
-        self.limits, self.config, self.seed = limits, config, seed
-        self.deadline = time.monotonic() + limits.wall_s
-        self.mode = isolation_mode(config)
+    def __init__(self, cells: list[dict], limits: Limits, config: SandboxConfig, seed: int,
+                 mode: str) -> None:
+        if mode not in MODES:
+            raise ValueError(f"isolation must be one of {MODES}, not {mode!r}")
+        self.limits, self.config, self.seed, self.mode = limits, config, seed, mode
+        self.deadline = time.monotonic() + STARTUP_S
         self.dir = Path(tempfile.mkdtemp(prefix="metakit-worker-"))
-        shutil.copy(cells_path, self.dir / "cells.json")
-        if self.mode == "namespaces":
-            os.chown(self.dir, UNPRIVILEGED_UID, UNPRIVILEGED_UID)
-            os.chmod(self.dir / "cells.json", 0o644)
+        os.chmod(self.dir, 0o700)
         self.proc: subprocess.Popen | None = None
         self.hello: dict = {}
-        self._start()
+        self.ready: dict = {}
+        self._start(cells)
 
     # ------------------------------------------------------------------ start / stop
     def _command(self, rfd: int, wfd: int) -> list[str]:
-        bootstrap = _bootstrap("from metakit.grading.worker import main\nmain()")
-        python = [sys.executable, "-I", "-c", bootstrap, "--cells", "cells.json",
-                  "--rfd", str(rfd), "--wfd", str(wfd), "--seed", str(self.seed)]
-        if self.mode != "namespaces":
+        code = bootstrap("from metakit.grading.worker import main\nmain()")
+        python = [sys.executable, "-I", "-c", code, "--rfd", str(rfd), "--wfd", str(wfd), "--seed", str(self.seed)]
+        if self.mode == "process":
             return python
-        # Hidden paths get an empty read-only tmpfs; /tmp, /var/tmp and /dev/shm a private one, so
-        # nothing written there reaches another worker. The worker's own folder stays its cwd.
-        hide = [f"mount -t tmpfs -o ro,size=4k,mode=000 metakit-hidden {_sh(p)} 2>/dev/null;"
-                for p in self.config.hidden_paths if Path(p).exists()]
-        private = [f"mount -t tmpfs -o size={PRIVATE_TMP_MB}m,mode=1777 metakit-tmp {d} 2>/dev/null;"
-                   for d in ("/tmp", "/var/tmp", "/dev/shm") if Path(d).is_dir()]
-        mounts = " ".join(hide + private)
-        drop = ["setpriv", f"--reuid={UNPRIVILEGED_UID}", f"--regid={UNPRIVILEGED_UID}",
-                "--clear-groups", "--no-new-privs", "--"]
-        inner = f"{mounts} exec " + " ".join(_sh(a) for a in drop + python)
-        return ["unshare", "--mount", "--net", "--pid", "--fork", "--propagation", "private", "--",
-                "/bin/sh", "-c", inner]
+        root = self.dir / "root"
+        root.mkdir()
+        as_root = os.geteuid() == 0 and os.environ.get("METAKIT_USERNS") != "1"
+        script = jail.setup_script(self.config.root_plan(self.limits.tmp_mb), root, python, as_root=as_root)
+        return jail.unshare_command(script, as_root=as_root)
 
     def _environment(self) -> dict[str, str]:
         home = "/tmp" if self.mode == "namespaces" else str(self.dir)
@@ -168,47 +165,55 @@ class WorkerProcess:
             **{k: v for k, v in os.environ.items() if k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
         }
 
-    def _start(self) -> None:
+    def _start(self, cells: list[dict]) -> None:
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
         self.output_path = self.dir / "output.log"
         output = open(self.output_path, "wb")
-        if self.mode == "namespaces":
-            os.chown(self.output_path, UNPRIVILEGED_UID, UNPRIVILEGED_UID)
         try:
             self.proc = subprocess.Popen(
                 self._command(to_worker_r, from_worker_w),
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                cwd=self.dir,
-                env=self._environment(),
-                pass_fds=(to_worker_r, from_worker_w),
-                start_new_session=True,
+                stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                cwd=self.dir, env=self._environment(),
+                pass_fds=(to_worker_r, from_worker_w), start_new_session=True,
                 preexec_fn=functools.partial(_set_limits, self.limits),
             )
+        except OSError as exc:
+            raise GraderError(f"could not start a worker ({self.mode} isolation): {exc}") from None
         finally:
             os.close(to_worker_r)
             os.close(from_worker_w)
             output.close()
         self._writer = os.fdopen(to_worker_w, "wb")
-        self._reader_fd = from_worker_r
-        self.hello = self._receive("loading your notebook's code")
+        self._frames = wire.FrameReader(from_worker_r, limit=wire.ReplyLimits().frame_bytes)
+        self.ready = self._receive_ready()
+        self.deadline = time.monotonic() + self.limits.wall_s
+        self.hello = self.request({"op": "load", "cells": cells}, "loading your notebook's code")
+
+    def _receive_ready(self) -> dict:
+        """The worker's first frame, sent before any student code exists in it."""
+        try:
+            ready = self._receive("starting the worker")
+        except (StudentCrash, StudentTimeout, WorkerProtocolError, StudentError) as exc:
+            tail = getattr(exc, "output_tail", "") or self.output_tail()
+            self.close()
+            raise GraderError(f"the worker could not start ({self.mode} isolation): {exc}", output_tail=tail) from None
+        if not isinstance(ready, dict) or ready.get("stage") != "ready":
+            self.close()
+            raise GraderError(f"the worker sent {ready!r} instead of its ready message")
+        return ready
 
     def close(self) -> None:
         """Kill the worker and everything it started; delete its folder."""
         if self.proc is not None:
             _kill_group(self.proc)
             self.proc = None
-        for closer in (self._writer_close, lambda: os.close(self._reader_fd)):
+        for closer in (lambda: self._writer.close(), lambda: os.close(self._frames.fd)):
             try:
                 closer()
             except (OSError, AttributeError, ValueError):
                 pass
         shutil.rmtree(self.dir, ignore_errors=True)
-
-    def _writer_close(self) -> None:
-        self._writer.close()
 
     def output_tail(self) -> str:
         try:
@@ -222,17 +227,17 @@ class WorkerProcess:
     def request(self, message: dict, doing: str) -> Any:
         try:
             wire.write_frame(self._writer, wire.encode_message(message))
-        except (BrokenPipeError, OSError):
+        except (BrokenPipeError, OSError, ValueError):
             raise self._crash(doing) from None
-        reply = self._receive(doing)
-        return reply
+        return self._receive(doing)
 
     def _receive(self, doing: str) -> Any:
         data = self._read_frame(doing)
         try:
-            reply = wire.decode_message(data)
+            reply = wire.decode_message(data, limits=wire.ReplyLimits())
         except wire.WireError as exc:
-            raise WorkerProtocolError(f"while {doing}, your code's process sent something unreadable: {exc}")
+            self.close()
+            raise WorkerProtocolError(f"while {doing}, your code's process sent a reply that was refused: {exc}") from None
         if not isinstance(reply, dict) or "ok" not in reply:
             raise WorkerProtocolError(f"while {doing}, your code's process sent an unexpected reply")
         if not reply["ok"]:
@@ -240,36 +245,29 @@ class WorkerProcess:
         return reply.get("value")
 
     def _read_frame(self, doing: str) -> bytes:
-        chunks = bytearray()
-        needed = 8
-        header_done = False
-        while len(chunks) < needed:
+        while True:
             remaining = self.deadline - time.monotonic()
             if remaining <= 0:
                 raise self._timeout(doing)
-            ready, _, _ = select.select([self._reader_fd], [], [], min(remaining, 1.0))
+            ready, _, _ = select.select([self._frames.fd], [], [], min(remaining, 1.0))
             if not ready:
                 if self.proc is not None and self.proc.poll() is not None:
                     raise self._crash(doing)
                 continue
-            chunk = os.read(self._reader_fd, min(1 << 20, needed - len(chunks)))
-            if not chunk:
-                raise self._crash(doing)
-            chunks += chunk
-            if not header_done and len(chunks) >= 8:
-                size = int.from_bytes(chunks[:8], "big")
-                if size > wire.MAX_FRAME_BYTES:
-                    raise WorkerProtocolError(
-                        f"while {doing}, your code's process sent {size / 2**20:.0f} MiB, over the "
-                        f"{wire.MAX_FRAME_BYTES / 2**20:.0f} MiB limit"
-                    )
-                needed, header_done = 8 + size, True
-        return bytes(chunks[8:])
+            try:
+                if self._frames.feed():
+                    return self._frames.take()
+            except EOFError:
+                raise self._crash(doing) from None
+            except wire.WireError as exc:
+                self.close()
+                raise WorkerProtocolError(f"while {doing}, your code's process sent a reply that was refused: {exc}") from None
 
     def _timeout(self, doing: str) -> StudentTimeout:
+        limit = STARTUP_S if not self.hello and not self.ready else self.limits.wall_s
         self.close()
         return StudentTimeout(
-            f"your code did not finish within the {self.limits.wall_s:g} s this test allows "
+            f"your code did not finish within the {limit:g} s this test allows "
             f"(while {doing}). Look for an infinite loop, or for work that is much slower than it "
             f"needs to be."
         )
@@ -322,89 +320,87 @@ def _kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
-def _sh(arg: Any) -> str:
-    import shlex
+# ---------------------------------------------------------------------- the probe
+PROBE_CELLS = [{"label": "probe", "code": (
+    "import os\n"
+    "import torch\n\n"
+    "def metakit_probe_softmax(values):\n"
+    "    return torch.softmax(torch.as_tensor(values, dtype=torch.float64), dim=0)\n\n"
+    "def metakit_probe_sees(paths):\n"
+    "    return {'uid': os.getuid(), 'visible': [p for p in paths if os.path.exists(p)],\n"
+    "            'processes': sorted(int(p) for p in os.listdir('/proc') if p.isdigit()) if os.path.isdir('/proc') else []}\n"
+)}]
+PROBE_VALUES = [0.5, -1.0, 2.0, 0.0]
 
-    return shlex.quote(str(arg))
+
+def probe(config: SandboxConfig, mode: str) -> str | None:
+    """Start one real worker the way graders do, in ``mode``, and check a known answer and what
+    it can see. None when all is well, else why the mode cannot be used here."""
+    if mode == "namespaces":
+        if not sys.platform.startswith("linux"):
+            return "needs Linux"
+        if jail.tools() is None:
+            return f"needs util-linux's {', '.join(jail.TOOLS)}"
+    try:
+        worker = WorkerProcess(PROBE_CELLS, Limits(wall_s=60, memory_mb=4096), config, seed=0, mode=mode)
+    except GraderError as exc:
+        return f"{exc} {exc.output_tail.strip()[-800:]}".strip()
+    except Exception as exc:  # noqa: BLE001 - any failure means the mode does not work here
+        return f"{type(exc).__name__}: {exc}"
+    try:
+        values = np.asarray(worker.request({"op": "call", "target": "metakit_probe_softmax",
+                                            "args": [PROBE_VALUES], "kwargs": {}}, "the probe"), dtype=float)
+        expected = np.exp(PROBE_VALUES) / np.exp(PROBE_VALUES).sum()
+        if values.shape != expected.shape or not np.allclose(values, expected, atol=1e-12):
+            return f"the probe's known answer came back wrong: {values!r}"
+        if mode == "namespaces":
+            seen = worker.request({"op": "call", "target": "metakit_probe_sees",
+                                   "args": [[str(p) for p in config.hidden_paths]], "kwargs": {}}, "the probe")
+            if seen.get("uid") != UNPRIVILEGED_UID:
+                return f"the worker runs as uid {seen.get('uid')}, not as nobody"
+            if seen.get("visible"):
+                return f"the worker can see hidden paths: {seen['visible'][:3]}"
+            if len(seen.get("processes", [])) > 4:
+                return f"the worker sees {len(seen['processes'])} processes: /proc is not its own"
+        return None
+    except Exception as exc:  # noqa: BLE001
+        return f"the probe failed: {type(exc).__name__}: {exc} {worker.output_tail()[-800:]}".strip()
+    finally:
+        worker.close()
 
 
-# ---------------------------------------------------------------------- test-facing session
-class StudentSession:
-    """What a hidden test's ``student`` fixture is: calls into the submission, in one worker.
+def choose_isolation(config: SandboxConfig, report=None) -> str:
+    """The isolation to grade with: the requested one, or for ``auto`` the strongest whose probe
+    passes. Raises :class:`GraderError` (with every mode's reason) when none works, so a batch
+    is stopped before any student is graded. ``report(text)`` hears why a stronger mode was refused."""
+    order = list(MODES) if config.isolation == "auto" else [config.isolation]
+    reasons = []
+    for mode in order:
+        problem = probe(config, mode)
+        if problem is None:
+            if reasons and report is not None:
+                report("isolation: " + "; ".join(reasons))
+            return mode
+        reasons.append(f"{mode} isolation refused: {problem}")
+    raise GraderError("no isolation mode works on this machine, so nothing was graded:\n  " + "\n  ".join(reasons))
 
-    The worker starts on first use and lives until the test ends; ``limits.wall_s`` is the budget
-    of the whole test. See docs/authoring.md for the calls.
-    """
 
-    def __init__(self, cells_path: Path, limits: Limits, config: SandboxConfig, seed: int,
-                 load_report: dict | None = None) -> None:
-        self.cells_path, self.limits, self.config, self.seed = cells_path, limits, config, seed
-        self.load_report = load_report or {}
-        self._worker: WorkerProcess | None = None
-        self.output_tails: list[str] = []
+@functools.lru_cache(maxsize=1)
+def namespaces_available() -> bool:
+    """True when workers can run in namespaces here (root, util-linux, and the probe passes)."""
+    return probe(SandboxConfig(), "namespaces") is None
 
-    @property
-    def worker(self) -> WorkerProcess:
-        if self._worker is None:
-            self._worker = WorkerProcess(self.cells_path, self.limits, self.config, self.seed)
-        return self._worker
 
-    def close(self) -> None:
-        if self._worker is not None:
-            self.output_tails.append(self._worker.output_tail())
-            self._worker.close()
-            self._worker = None
-
-    def output_so_far(self) -> str:
-        """What the student's code printed in this test (the tail), for the instructor log."""
-        current = [self._worker.output_tail()] if self._worker is not None else []
-        return "\n".join(t for t in self.output_tails + current if t)
-
-    # ------------------------------------------------------------------ calls
-    def call(self, target: str, *args: Any, keep: bool = False, **kwargs: Any) -> Any:
-        """Call ``target`` (a name in the submission, or ``"module:attr"``) with plain data."""
-        if ":" not in target:
-            self._require(target.split(".")[0])
-        doing = f"calling {target}(...)"
-        return self._request({"op": "call", "target": target, "args": list(args), "kwargs": kwargs,
-                              "keep": keep}, doing)
-
-    def method(self, ref: wire.Ref, name: str, *args: Any, keep: bool = False, **kwargs: Any) -> Any:
-        doing = f"calling .{name}(...) on your {ref.type}"
-        return self._request({"op": "method", "ref": ref, "name": name, "args": list(args),
-                              "kwargs": kwargs, "keep": keep}, doing)
-
-    def attr(self, ref: wire.Ref, name: str, keep: bool = False) -> Any:
-        return self._request({"op": "attr", "ref": ref, "name": name, "keep": keep},
-                             f"reading .{name} of your {ref.type}")
-
-    def ref(self, target: str) -> wire.Ref:
-        """A handle to a function or class the submission defines (to pass to a harness helper)."""
-        if ":" not in target:
-            self._require(target.split(".")[0])
-        return self._request({"op": "get", "target": target, "keep": True}, f"looking up {target}")
-
-    def has(self, name: str) -> bool:
-        return name in self.worker.hello.get("names", [])
-
-    def exec_public(self, code: str, label: str) -> None:
-        """Run public check code (never hidden test code) in a copy of the submission's namespace."""
-        self._request({"op": "exec", "code": code, "label": label}, f"running check {label}")
-
-    def release(self, ref: wire.Ref) -> None:
-        self._request({"op": "release", "id": ref.id}, "releasing an object")
-
-    def _request(self, message: dict, doing: str) -> Any:
-        try:
-            return self.worker.request(message, doing)
-        except (StudentTimeout, StudentCrash, WorkerProtocolError):
-            self._worker = None
-            raise
-
-    def _require(self, name: str) -> None:
-        if name in self.worker.hello.get("names", []):
-            return
-        raise MissingName.for_name(name, self.worker.hello.get("cells", []), self.load_report)
+def describe_isolation(mode: str) -> str:
+    """One line for the instructor: what this mode guarantees."""
+    if mode == "namespaces":
+        return ("isolation: namespaces - each test's worker runs as nobody in its own mount, pid, network, IPC "
+                "and UTS namespaces, on a root of read-only allowed folders (interpreter, site-packages, the kit's "
+                "package, declared data) with private /tmp and /proc; the checkout, graders, solutions, other "
+                "submissions and reports do not exist for it")
+    return ("isolation: process - each test's worker is a separate process in a private folder with time, memory, "
+            "output and process limits; it runs as you and can read what you can (namespaces need Linux with "
+            "util-linux, as root or with unprivileged user namespaces allowed)")
 
 
 def worker_seed(text: str) -> int:
@@ -412,3 +408,8 @@ def worker_seed(text: str) -> int:
     import hashlib
 
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
+
+
+def read_cells(path: Path) -> list[dict]:
+    """The intake's ``cells.json``."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))

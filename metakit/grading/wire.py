@@ -11,7 +11,10 @@ a JSON tree in which
 * ``{"__dict__": [[key, value], ...]}`` a dict whose keys are not all strings.
 
 Decoding uses ``np.load(..., allow_pickle=False)`` and ``json.loads``: a hostile worker can send
-wrong values, but never code, and never an object whose methods it wrote.
+wrong values, but never code, and never an object whose methods it wrote. Every frame from a worker
+is capped before it is decoded (:class:`ReplyLimits`): its size, its members' sizes as stored
+(members must be stored, not compressed, so nothing inflates in the grading process), the number
+of arrays and the JSON document's length and depth.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import json
 import math
 import os
 import struct
+import zipfile
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -27,10 +31,69 @@ import numpy as np
 
 MAX_FRAME_BYTES = 512 * 2**20
 _HEADER = struct.Struct(">Q")
+HEADER_BYTES = _HEADER.size
 
 
 class WireError(RuntimeError):
     """A frame that cannot be read: truncated, too large, or not npz + JSON."""
+
+
+@dataclass(frozen=True)
+class ReplyLimits:
+    """Caps on one frame from a worker, checked before anything in it is decoded."""
+
+    frame_bytes: int = 256 * 2**20
+    arrays: int = 10_000
+    json_chars: int = 16 * 2**20
+    json_depth: int = 64
+
+
+def check_reply(data: bytes, limits: ReplyLimits = ReplyLimits()) -> None:
+    """Raise :class:`WireError` unless ``data`` (a frame's payload) is within ``limits``.
+
+    An npz is a zip: every member must be stored uncompressed, so the decoded size is at most the
+    frame's size, and the members' declared sizes must add up to no more than the frame holds.
+    """
+    if len(data) > limits.frame_bytes:
+        raise WireError(f"a reply of {len(data) / 2**20:.1f} MiB is over the {limits.frame_bytes / 2**20:.0f} MiB limit")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise WireError(f"malformed message from the other side: {exc}") from None
+    if len(members) > limits.arrays + 1:
+        raise WireError(f"a reply of {len(members)} arrays is over the limit of {limits.arrays}")
+    if any(m.compress_type != zipfile.ZIP_STORED for m in members):
+        raise WireError("a reply with compressed members is not accepted")
+    if sum(m.file_size for m in members) > len(data):
+        raise WireError("a reply whose members claim more bytes than it holds is not accepted")
+    json_member = next((m for m in members if m.filename == "__json__.npy"), None)
+    if json_member is None:
+        raise WireError("malformed message from the other side: no JSON document")
+    if json_member.file_size > limits.json_chars:
+        raise WireError(f"a reply's JSON document of {json_member.file_size} bytes is over the limit")
+
+
+def _json_depth_ok(text: str, limit: int) -> bool:
+    """True when no bracket nesting in ``text`` goes deeper than ``limit`` (strings skipped)."""
+    depth, in_string, escaped = 0, False, False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return False
+        elif char in "]}":
+            depth -= 1
+    return True
 
 
 @dataclass(frozen=True)
@@ -123,15 +186,23 @@ def encode_message(message: dict, to_ref=None) -> bytes:
 
 
 # --------------------------------------------------------------------------- decode
-def decode_message(data: bytes, make_tensor=None, resolve_ref=None) -> dict:
-    """Decode a frame's payload. ``make_tensor``/``resolve_ref`` are used in the worker only."""
+def decode_message(data: bytes, make_tensor=None, resolve_ref=None,
+                   limits: ReplyLimits | None = None) -> dict:
+    """Decode a frame's payload. ``make_tensor``/``resolve_ref`` are used in the worker only;
+    the grading process passes ``limits`` for every reply from a worker."""
+    if limits is not None:
+        check_reply(data, limits)
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
-        document = json.loads(arrays.pop("__json__").tobytes().decode())
+        text = arrays.pop("__json__").tobytes().decode()
+        if limits is not None and not _json_depth_ok(text, limits.json_depth):
+            raise WireError(f"a reply nested deeper than {limits.json_depth} levels is not accepted")
+        return _decode(json.loads(text), arrays, make_tensor, resolve_ref)
+    except WireError:
+        raise
     except Exception as exc:  # noqa: BLE001 - any malformed frame is one error
-        raise WireError(f"malformed message from the other side: {exc}") from None
-    return _decode(document, arrays, make_tensor, resolve_ref)
+        raise WireError(f"malformed message from the other side: {type(exc).__name__}: {exc}") from None
 
 
 def _decode(node: Any, arrays: dict, make_tensor, resolve_ref) -> Any:
@@ -185,6 +256,38 @@ def _read_exact(stream: BinaryIO, size: int) -> bytes:
         chunks.append(chunk)
         remaining -= len(chunk)
     return b"".join(chunks)
+
+
+class FrameReader:
+    """Reads frames from a file descriptor a chunk at a time, so the caller can keep a deadline.
+
+    ``feed()`` reads what is there (call it when ``select`` says the fd is readable) and returns
+    True when a whole frame has arrived; ``take()`` returns it. A header that announces more than
+    ``limit`` bytes raises :class:`WireError` before anything more is read.
+    """
+
+    def __init__(self, fd: int, limit: int = MAX_FRAME_BYTES) -> None:
+        self.fd, self.limit = fd, limit
+        self.buffer = bytearray()
+        self.size: int | None = None
+
+    def feed(self) -> bool:
+        wanted = HEADER_BYTES if self.size is None else HEADER_BYTES + self.size
+        chunk = os.read(self.fd, min(1 << 20, wanted - len(self.buffer)))
+        if not chunk:
+            raise EOFError("the other side closed the connection")
+        self.buffer += chunk
+        if self.size is None and len(self.buffer) >= HEADER_BYTES:
+            (self.size,) = _HEADER.unpack(bytes(self.buffer[:HEADER_BYTES]))
+            if self.size > self.limit:
+                raise WireError(f"a message of {self.size / 2**20:.0f} MiB is over the "
+                                f"{self.limit / 2**20:.0f} MiB limit")
+        return self.size is not None and len(self.buffer) >= HEADER_BYTES + self.size
+
+    def take(self) -> bytes:
+        payload = bytes(self.buffer[HEADER_BYTES:])
+        self.buffer, self.size = bytearray(), None
+        return payload
 
 
 def fd_stream(fd: int, mode: str) -> BinaryIO:

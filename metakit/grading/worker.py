@@ -1,9 +1,13 @@
 """The student worker: a fresh interpreter that loads one submission and answers requests.
 
 Started by :mod:`metakit.grading.sandbox` with limits on time, memory, output and processes
-(and, when the grader runs as root, as an unprivileged user in its own mount, network and pid
-namespaces). It loads the submission's cells one by one, then serves requests read from one pipe
-and answers on another, in the npz + JSON format of :mod:`metakit.grading.wire`.
+(and, when the grader runs as root, as ``nobody`` in its own namespaces on an allow-listed root).
+It says ``ready`` before any student code exists in it, then serves requests read from one pipe
+and answers on another, in the npz + JSON format of :mod:`metakit.grading.wire`; the first request
+(``load``) brings the submission's cells, which it runs one by one.
+
+The grader helpers (:mod:`metakit.grading.harness`) are copied, with their own globals, before the
+cells run: a submission that patches the module changes nothing a hidden test calls.
 
 Everything here runs next to hostile code: nothing it says is trusted by the grader, which checks
 every value it receives. Its only job is to call what the grader names and send back plain data.
@@ -12,30 +16,53 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import linecache
 import os
 import random
 import sys
 import traceback
 import types
-from typing import Any
+from typing import Any, Callable
 
 MAX_MESSAGE_CHARS = 2000
 
 
+TRUSTED_MODULES = ("metakit.grading.harness",)
+
+
+def trusted_copies(module_names: tuple[str, ...] = TRUSTED_MODULES) -> dict[str, Callable]:
+    """``"module:name"`` -> a copy of each public function of those modules whose globals are a
+    snapshot taken now, before any student code: patching the module later does not reach them."""
+    copies: dict[str, Callable] = {}
+    for module_name in module_names:
+        module = importlib.import_module(module_name)
+        snapshot = dict(module.__dict__)
+        for name, fn in vars(module).items():
+            if isinstance(fn, types.FunctionType) and fn.__module__ == module_name and not name.startswith("_"):
+                copy = types.FunctionType(fn.__code__, snapshot, fn.__name__, fn.__defaults__, fn.__closure__)
+                copy.__kwdefaults__ = dict(fn.__kwdefaults__ or {})
+                snapshot[name] = copy
+                copies[f"{module_name}:{name}"] = copy
+    return copies
+
+
 class Worker:
-    def __init__(self, cells: list[dict], seed: int) -> None:
-        self.cells = cells
+    def __init__(self, seed: int) -> None:
         self.seed = seed
+        self.cells: list[dict] = []
         self.objects: dict[int, Any] = {}
+        self.trusted = trusted_copies()
         self.module = types.ModuleType("submission")
         self.module.__file__ = os.path.abspath("submission.py")
         sys.modules["submission"] = self.module
 
     # ------------------------------------------------------------------ loading
-    def load(self) -> list[dict]:
+    def load(self, cells: list[dict]) -> dict:
         """Run every cell's definitions; a cell that raises is reported, the others still load."""
+        if self.cells:
+            raise RuntimeError("the cells are loaded once")
+        self.cells = [c for c in cells if isinstance(c, dict)]
+        seed_everything(self.seed)
         statuses = []
         for index, cell in enumerate(self.cells):
             label = cell["label"]
@@ -48,7 +75,7 @@ class Worker:
                 statuses.append({"label": label, "ok": True})
             except BaseException as exc:  # noqa: BLE001 - report anything, even SystemExit
                 statuses.append({"label": label, "ok": False, "error": describe(exc)})
-        return statuses
+        return {"cells": statuses, "names": self.defined_names()}
 
     def defined_names(self) -> list[str]:
         return sorted(n for n in self.module.__dict__ if not n.startswith("__"))
@@ -70,6 +97,8 @@ class Worker:
 
     def resolve_target(self, target: str) -> Any:
         """``"name.attr"`` in the submission, or ``"package.module:attr.attr"`` in a library."""
+        if target in self.trusted:
+            return self.trusted[target]
         if ":" in target:
             module_name, _, path = target.partition(":")
             obj: Any = importlib.import_module(module_name)
@@ -85,7 +114,9 @@ class Worker:
     # ------------------------------------------------------------------ requests
     def handle(self, request: dict) -> dict:
         op = request.get("op")
-        if op == "call":
+        if op == "load":
+            value = self.load(request.get("cells") or [])
+        elif op == "call":
             fn = self.resolve_target(request["target"])
             value = fn(*request.get("args", []), **request.get("kwargs", {}))
         elif op == "method":
@@ -176,9 +207,19 @@ def serve(worker: Worker, reader, writer) -> None:
         wire.write_frame(writer, payload)
 
 
+def not_dumpable() -> None:
+    """Linux: other processes of the same user may not read this one's memory, environment or
+    files through /proc (what process isolation can do without root)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+    except (OSError, AttributeError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--cells", required=True)
     parser.add_argument("--rfd", type=int, required=True)
     parser.add_argument("--wfd", type=int, required=True)
     parser.add_argument("--seed", type=int, default=0)
@@ -186,15 +227,15 @@ def main(argv: list[str] | None = None) -> None:
 
     from metakit.grading import wire
 
+    import numpy  # noqa: F401 - a missing library is found here, before "ready"
+    import torch
+
+    not_dumpable()
     reader = wire.fd_stream(args.rfd, "rb")
     writer = wire.fd_stream(args.wfd, "wb")
-    with open(args.cells, encoding="utf-8") as f:
-        cells = json.load(f)
-    seed_everything(args.seed)
-    worker = Worker(cells, args.seed)
-    statuses = worker.load()
-    hello = {"ok": True, "value": {"cells": statuses, "names": worker.defined_names()}}
-    wire.write_frame(writer, wire.encode_message(hello))
+    worker = Worker(args.seed)
+    ready = {"stage": "ready", "python": sys.version.split()[0], "torch": torch.__version__, "uid": os.getuid()}
+    wire.write_frame(writer, wire.encode_message({"ok": True, "value": ready}))
     serve(worker, reader, writer)
 
 

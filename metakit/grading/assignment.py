@@ -1,0 +1,63 @@
+"""One assignment's settings, in ``autograder/<hw>/assignment.toml`` (all optional):
+
+.. code-block:: toml
+
+    extras = ["lm"]            # the kit's pip extras its graders need (the Gradescope zip installs them)
+    data = ["data/intents"]    # files or folders, relative to the kit root, that graders and workers read
+
+    [gradescope]               # what the simulated Gradescope run measured (the zip's README says it)
+    memory_mb = 768
+    cpus = 1
+    timeout_s = 600
+
+The grader packs the data into the Gradescope zip and shows it read-only to the worker; nothing
+else of the kit's checkout is visible there.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+CONFIG_NAME = "assignment.toml"
+
+
+@dataclass
+class AssignmentConfig:
+    hw: str
+    extras: list[str] = field(default_factory=list)
+    data: list[str] = field(default_factory=list)
+    gradescope: dict = field(default_factory=dict)
+
+    def data_paths(self, root: Path) -> list[Path]:
+        return [root / d for d in self.data]
+
+    def extras_spec(self) -> str:
+        """``"[lm]"`` for pip, or ``""``."""
+        return f"[{','.join(self.extras)}]" if self.extras else ""
+
+
+def load_config(hw: str, root: Path) -> AssignmentConfig:
+    """The settings of ``hw`` under the kit ``root``; a clear error naming the file when malformed."""
+    path = root / "autograder" / hw / CONFIG_NAME
+    if not path.exists():
+        return AssignmentConfig(hw)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not valid TOML ({exc})") from None
+    unknown = sorted(set(raw) - {"extras", "data", "gradescope"})
+    if unknown:
+        raise ValueError(f"{path}: unknown settings {unknown} (known: extras, data, gradescope)")
+    config = AssignmentConfig(hw, list(raw.get("extras", [])), list(raw.get("data", [])), dict(raw.get("gradescope", {})))
+    for entry in config.data:
+        if Path(entry).is_absolute() or ".." in Path(entry).parts:
+            raise ValueError(f"{path}: data entry {entry!r} must be a path inside the kit root")
+        if not (root / entry).exists():
+            raise ValueError(f"{path}: data entry {entry!r} does not exist under {root}")
+    return config

@@ -44,7 +44,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     only = [name for group in args.tests for name in group.replace(",", " ").split()] or None
     try:
         grader = Grader(args.hw, kit, isolation=args.isolation, extra_hidden=hidden, only=only,
-                        report=lambda text: print(text, file=sys.stderr))
+                        report=lambda text: print(text, file=sys.stderr), workers=args.workers)
     except GraderError as exc:
         print(f"grader error: {exc}", file=sys.stderr)
         return EXIT_GRADER_ERROR
@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kit-root", default=None, help="folder holding assignments/ and autograder/")
     p.add_argument("--hide", action="append", default=[], help="another path student code must not see")
     p.add_argument("--isolation", default="auto", choices=["auto", "namespaces", "process"])
+    p.add_argument("--workers", default="fork", choices=["fork", "fresh"],
+                   help="fork each test's worker from one zygote per submission (default), or start a fresh "
+                        "interpreter per test")
     p.add_argument("--tests", action="append", default=[], metavar="NAMES",
                    help="grade only these hidden tests (comma-separated names; e.g. to regrade one question)")
     p.add_argument("--no-progress", action="store_true")

@@ -8,6 +8,13 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
 
 
+def data_root() -> Path:
+    """The kit's own data folder (``data/``): ``$METAKIT_DATA_DIR``, else the one beside the package
+    (a checkout, or the kit folder inside a Gradescope autograder)."""
+    override = os.environ.get("METAKIT_DATA_DIR")
+    return Path(override) if override else REPO_ROOT / "data"
+
+
 def cache_dir() -> Path:
     """Folder for built data caches: ``$METAKIT_CACHE`` or ``~/.cache/metakit``."""
     root = os.environ.get("METAKIT_CACHE")

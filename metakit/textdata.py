@@ -27,9 +27,9 @@ import numpy as np
 import torch
 
 from metakit.episodes import episode_seed
-from metakit.paths import REPO_ROOT
+from metakit.paths import data_root
 
-INTENTS_DIR = REPO_ROOT / "data" / "intents"
+INTENTS_DIR = data_root() / "intents"
 
 
 class TextDataError(ValueError):

@@ -1,60 +1,105 @@
 """``python -m metakit gradescope HW --out autograder.zip``: an autograder for Gradescope.
 
-The zip holds the kit (package, released notebook, hidden graders), ``setup.sh`` (installs Python,
-a CPU build of torch and the kit on Gradescope's Ubuntu image) and ``run_autograder`` (grades
-``/autograder/submission`` offline and writes ``/autograder/results/results.json``).
+The zip holds the kit (package, released notebook, hidden graders, the data files the assignment
+declares in ``autograder/<hw>/assignment.toml``), ``setup.sh`` (installs Python, torch and the kit
+with the extras the assignment declares, on Gradescope's Ubuntu image), ``run_autograder`` (grades
+``/autograder/submission`` offline and writes ``/autograder/results/results.json``) and a README
+with the container settings the assignment needs. Solutions are never in it.
+
+``setup.sh`` honours a few variables so the same file can be proven offline (see
+``tests/test_gradescope_sim.py``): ``METAKIT_SKIP_APT=1``, ``METAKIT_VENV`` (default
+``/opt/metakit``), ``METAKIT_PYTHON_BIN`` (default ``python3``), ``TORCH_INDEX_URL`` (default
+PyTorch's CPU index: Gradescope has no GPU) and ``METAKIT_PIP_ARGS`` (extra ``pip install`` flags).
 """
 from __future__ import annotations
 
 import zipfile
 from pathlib import Path
 
+from metakit.grading.assignment import AssignmentConfig, load_config
 from metakit.paths import REPO_ROOT
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once when the autograder image is built (network allowed here only).
 set -euo pipefail
-apt-get update
-apt-get install -y python3 python3-pip python3-venv util-linux
-python3 -m venv /opt/metakit
-/opt/metakit/bin/pip install --upgrade pip
-/opt/metakit/bin/pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
-/opt/metakit/bin/pip install "/autograder/source/kit{extras}"
+SOURCE="$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)"
+VENV="${{METAKIT_VENV:-/opt/metakit}}"
+if [ -z "${{METAKIT_SKIP_APT:-}}" ]; then
+    apt-get update
+    apt-get install -y python3 python3-pip python3-venv util-linux
+fi
+"${{METAKIT_PYTHON_BIN:-python3}}" -m venv "$VENV"
+"$VENV/bin/python" -m pip install ${{METAKIT_PIP_ARGS:-}} --upgrade pip
+"$VENV/bin/python" -m pip install ${{METAKIT_PIP_ARGS:-}} torch==2.13.0 \\
+    --index-url "${{TORCH_INDEX_URL:-https://download.pytorch.org/whl/cpu}}"
+"$VENV/bin/python" -m pip install ${{METAKIT_PIP_ARGS:-}} "$SOURCE/kit{extras}"
+"$VENV/bin/python" -c "import metakit, torch; print('metakit ready, torch', torch.__version__)"
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
 # Gradescope runs this for every submission; nothing here needs the network.
 set -uo pipefail
 ROOT="${{METAKIT_GRADESCOPE_ROOT:-/autograder}}"
-PYTHON="${{METAKIT_PYTHON:-/opt/metakit/bin/python}}"
+PYTHON="${{METAKIT_PYTHON:-${{METAKIT_VENV:-/opt/metakit}}/bin/python}}"
 mkdir -p "$ROOT/results"
 cd "$ROOT/source/kit"
+export METAKIT_DATA_DIR="$ROOT/source/kit/data"
 "$PYTHON" -m metakit grade {hw} "$ROOT/submission" --gradescope "$ROOT/results/results.json" \\
     --kit-root "$ROOT/source/kit" --out "$ROOT/results/metakit" --hide "$ROOT/source" --hide "$ROOT/results" \\
     --jobs 1 --no-progress
 """
 
+README = """# Gradescope autograder for {hw}
 
-def _kit_files(hw: str, root: Path) -> list[tuple[Path, str]]:
+Upload this zip as the assignment's autograder (Ubuntu base image). `setup.sh` installs Python,
+torch (CPU build: Gradescope has no GPU) and the kit{extras_note}; `run_autograder` grades the
+submitted notebook offline and writes `results/results.json`.
+
+Container settings: {settings}
+
+Student code runs in a sandboxed worker per hidden test (as root, as Gradescope runs it: namespaces,
+the graders and this zip's source invisible to it). A test that fails on the grading side is marked
+"grader error" in results.json and the student is told it is not their fault.
+"""
+
+
+def _settings_line(config: AssignmentConfig) -> str:
+    measured = config.gradescope
+    if not measured:
+        return "Gradescope's defaults (1 CPU, 768 MB, 10 minutes) were not measured for this assignment."
+    parts = [f"{key} = {value}" for key, value in sorted(measured.items())]
+    return "measured in a simulated Gradescope container: " + ", ".join(parts) + "."
+
+
+def _kit_files(hw: str, root: Path, config: AssignmentConfig) -> list[tuple[Path, str]]:
     files = [(root / "pyproject.toml", "kit/pyproject.toml"), (root / "README.md", "kit/README.md")]
-    for folder in (root / "metakit", root / "autograder" / hw, root / "assignments" / hw):
-        for path in sorted(folder.rglob("*")):
+    folders = [root / "metakit", root / "autograder" / hw, root / "assignments" / hw, *config.data_paths(root)]
+    for folder in folders:
+        paths = [folder] if folder.is_file() else sorted(folder.rglob("*"))
+        for path in paths:
             if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
                 files.append((path, "kit/" + path.relative_to(root).as_posix()))
     return files
 
 
-def build_autograder_zip(hw: str, out: Path, root: Path = REPO_ROOT, extras: str = "") -> Path:
-    """Write the Gradescope autograder zip for ``hw``; ``extras`` like ``"[lm]"`` for hw3."""
+def build_autograder_zip(hw: str, out: Path, root: Path = REPO_ROOT) -> Path:
+    """Write the Gradescope autograder zip for ``hw``: the kit, the declared data and extras."""
     for needed in (root / "autograder" / hw, root / "assignments" / hw / f"{hw}.ipynb"):
         if not needed.exists():
             raise FileNotFoundError(f"cannot build the autograder for {hw}: {needed} is missing")
+    config = load_config(hw, root)
+    extras_note = f" with its {', '.join(config.extras)} extra(s)" if config.extras else ""
+    scripts = {
+        "setup.sh": SETUP_SH.format(extras=config.extras_spec()),
+        "run_autograder": RUN_AUTOGRADER.format(hw=hw),
+        "README.md": README.format(hw=hw, extras_note=extras_note, settings=_settings_line(config)),
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, text in (("setup.sh", SETUP_SH.format(extras=extras)), ("run_autograder", RUN_AUTOGRADER.format(hw=hw))):
+        for name, text in scripts.items():
             info = zipfile.ZipInfo(name)
-            info.external_attr = 0o755 << 16
+            info.external_attr = (0o755 if name != "README.md" else 0o644) << 16
             archive.writestr(info, text)
-        for path, arcname in _kit_files(hw, root):
+        for path, arcname in _kit_files(hw, root, config):
             archive.write(path, arcname)
     return out

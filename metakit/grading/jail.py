@@ -138,8 +138,9 @@ def plan_root(package_dir: Path, private_paths: Sequence[Path], data_paths: Sequ
 
 
 def setup_script(plan: RootPlan, root: Path, command: Sequence[str], as_root: bool = True,
-                 uid: int = UNPRIVILEGED_UID) -> str:
-    """The shell script that builds ``plan`` at ``root`` and execs ``command`` as ``uid`` there.
+                 uid: int = UNPRIVILEGED_UID, drop: bool = True) -> str:
+    """The shell script that builds ``plan`` at ``root`` and execs ``command`` as ``uid`` there
+    (``drop=False``: keeps its privileges, for the zygote, which drops them in each worker).
 
     It stops at the first failing step (``set -e``); what it prints goes to the worker's output,
     which the grader reads when the worker never reports ready.
@@ -173,13 +174,15 @@ def setup_script(plan: RootPlan, root: Path, command: Sequence[str], as_root: bo
             lines.append(f"{mount} -t tmpfs -o ro,size=4k,mode=000 metakit-hidden {target}")
         else:
             lines.append(f"{mount} --bind -o ro /dev/null {target}")
-    if as_root:
-        drop = [t.get("setpriv", "setpriv"), f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                "--no-new-privs", "--"]
+    if not drop:
+        prefix: list[str] = []
+    elif as_root:
+        prefix = [t.get("setpriv", "setpriv"), f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                  "--no-new-privs", "--"]
     else:
-        drop = [t.get("unshare", "unshare"), "--user", f"--map-user={uid}", f"--map-group={uid}", "--",
-                t.get("setpriv", "setpriv"), "--no-new-privs", "--inh-caps=-all", "--"]
-    run = " ".join(q(a) for a in [*drop, *command])
+        prefix = [t.get("unshare", "unshare"), "--user", f"--map-user={uid}", f"--map-group={uid}", "--",
+                  t.get("setpriv", "setpriv"), "--no-new-privs", "--inh-caps=-all", "--"]
+    run = " ".join(q(a) for a in [*prefix, *command])
     lines += [
         f"cd {r}",
         "mkdir .oldroot",

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from metakit.grading.errors import GRADER_ERROR_MESSAGE, GraderError, GradingFailure, PartialCredit, StudentProblem
-from metakit.grading.sandbox import Limits, SandboxConfig, choose_isolation, worker_seed
+from metakit.grading.sandbox import Limits, SandboxConfig, Zygote, choose_isolation, worker_seed
 from metakit.grading.session import StudentSession
 
 # Exceptions raised by grader code itself (not by checking a value the student sent): grader errors.
@@ -35,6 +35,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--metakit-hide", action="append", default=[], help="path the worker must not see")
     group.addoption("--metakit-data", action="append", default=[], help="data path the worker may read")
     group.addoption("--metakit-isolation", default="auto", choices=["auto", "namespaces", "process"])
+    group.addoption("--metakit-workers", default="fork", choices=["fork", "fresh"],
+                    help="fork each test's worker from one zygote per submission, or start a fresh interpreter")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -72,7 +74,8 @@ def student(request: pytest.FixtureRequest):
     intake_file = Path(folder) / "intake.json"
     load_report = json.loads(intake_file.read_text()) if intake_file.exists() else {}
     session = StudentSession(Path(folder) / "cells.json", limits, sandbox, mode=_mode(config),
-                             seed=worker_seed(request.node.nodeid), load_report=load_report)
+                             seed=worker_seed(request.node.nodeid), load_report=load_report,
+                             zygote=_zygote(config))
     request.node.stash[_SESSION_KEY] = session
     yield session
     session.close()
@@ -81,6 +84,21 @@ def student(request: pytest.FixtureRequest):
 _SESSION_KEY = pytest.StashKey[StudentSession]()
 _SANDBOX_KEY = pytest.StashKey[SandboxConfig]()
 _MODE_KEY = pytest.StashKey[str]()
+_ZYGOTE_KEY = pytest.StashKey["Zygote | None"]()
+
+
+def _zygote(config: pytest.Config) -> "Zygote | None":
+    """This submission's fork server, started on first use; None for fresh workers, or when it
+    could not start (then every test starts a fresh worker, and the log says why)."""
+    if _ZYGOTE_KEY not in config.stash:
+        zygote = None
+        if config.getoption("--metakit-workers") == "fork":
+            try:
+                zygote = Zygote(_sandbox(config), _mode(config))
+            except GraderError as exc:
+                print(f"metakit: no zygote ({exc}); each test starts a fresh worker\n{exc.output_tail}")
+        config.stash[_ZYGOTE_KEY] = zygote
+    return config.stash[_ZYGOTE_KEY]
 
 
 def _sandbox(config: pytest.Config) -> SandboxConfig:
@@ -88,7 +106,8 @@ def _sandbox(config: pytest.Config) -> SandboxConfig:
         config.stash[_SANDBOX_KEY] = SandboxConfig(
             hidden_paths=[Path(p) for p in config.getoption("--metakit-hide")],
             data_paths=[Path(p) for p in config.getoption("--metakit-data")],
-            isolation=config.getoption("--metakit-isolation"))
+            isolation=config.getoption("--metakit-isolation"),
+            workers=config.getoption("--metakit-workers"))
     return config.stash[_SANDBOX_KEY]
 
 
@@ -161,6 +180,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    zygote = session.config.stash.get(_ZYGOTE_KEY, None)
+    if zygote is not None:
+        zygote.close()
     target = session.config.getoption("--metakit-results")
     if not target:
         return

@@ -131,7 +131,7 @@ class Grader:
 
     def __init__(self, hw: str, kit: Kit | None = None, isolation: str = "auto",
                  extra_hidden: list[Path] | None = None, only: list[str] | None = None,
-                 report=None) -> None:
+                 report=None, workers: str = "fork") -> None:
         self.hw, self.kit = hw, kit or Kit()
         self.kit.check(hw)
         self.config = self.kit.config(hw)
@@ -145,7 +145,8 @@ class Grader:
         (self.tests_dir / "pytest.ini").write_text(PYTEST_INI)
         self.hidden = [*self.kit.private_paths(), self.work, *(extra_hidden or [])]
         self.data = self.config.data_paths(self.kit.root)
-        self.sandbox = SandboxConfig(hidden_paths=self.hidden, data_paths=self.data, isolation=isolation)
+        self.workers = workers
+        self.sandbox = SandboxConfig(hidden_paths=self.hidden, data_paths=self.data, isolation=isolation, workers=workers)
         try:
             self.mode = choose_isolation(self.sandbox, report=report)
         except Exception:
@@ -215,7 +216,8 @@ class Grader:
         data = [arg for path in self.data for arg in ("--metakit-data", str(path))]
         try:
             run = self._pytest(["--metakit-submission", str(folder), "--metakit-results", str(results_path),
-                                "--metakit-isolation", self.mode, *hide, *data], timeout=budget,
+                                "--metakit-isolation", self.mode, "--metakit-workers", self.workers,
+                                *hide, *data], timeout=budget,
                                targets=self.targets)
             log = run.stdout[-6000:] + run.stderr[-6000:]
         except subprocess.TimeoutExpired:

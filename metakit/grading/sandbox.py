@@ -30,6 +30,7 @@ import resource
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -78,6 +79,7 @@ class SandboxConfig:
     hidden_paths: list[Path] = field(default_factory=list)
     isolation: str = "auto"
     data_paths: list[Path] = field(default_factory=list)
+    workers: str = "fresh"  # "fork": one zygote per submission forks each test's worker; "fresh": a new interpreter each
 
     def root_plan(self, tmp_mb: int) -> jail.RootPlan:
         return _cached_plan(tuple(map(str, self.hidden_paths)), tuple(map(str, self.data_paths)), tmp_mb)
@@ -119,10 +121,11 @@ class WorkerProcess:
     """One fresh interpreter that loaded a submission's cells; send requests with :meth:`request`."""
 
     def __init__(self, cells: list[dict], limits: Limits, config: SandboxConfig, seed: int,
-                 mode: str) -> None:
+                 mode: str, zygote: "Zygote | None" = None) -> None:
         if mode not in MODES:
             raise ValueError(f"isolation must be one of {MODES}, not {mode!r}")
         self.limits, self.config, self.seed, self.mode = limits, config, seed, mode
+        self.zygote = zygote
         self.deadline = time.monotonic() + STARTUP_S
         self.dir = Path(tempfile.mkdtemp(prefix="metakit-worker-"))
         os.chmod(self.dir, 0o700)
@@ -144,26 +147,7 @@ class WorkerProcess:
         return jail.unshare_command(script, as_root=as_root)
 
     def _environment(self) -> dict[str, str]:
-        home = "/tmp" if self.mode == "namespaces" else str(self.dir)
-        threads = str(self.limits.threads)
-        return {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "HOME": home,
-            "TMPDIR": home,
-            "MPLCONFIGDIR": home,
-            "MPLBACKEND": "Agg",
-            "METAKIT_CACHE": os.path.join(home, "cache"),
-            "OMP_NUM_THREADS": threads,
-            "MKL_NUM_THREADS": threads,
-            "OPENBLAS_NUM_THREADS": threads,
-            "METAKIT_WORKER_THREADS": threads,
-            "PYTHONHASHSEED": "0",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "HF_HUB_OFFLINE": "1",
-            "TRANSFORMERS_OFFLINE": "1",
-            "TOKENIZERS_PARALLELISM": "false",
-            **{k: v for k, v in os.environ.items() if k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
-        }
+        return worker_environment(self.mode, self.limits.threads, self.dir)
 
     def _start(self, cells: list[dict]) -> None:
         to_worker_r, to_worker_w = os.pipe()
@@ -171,15 +155,7 @@ class WorkerProcess:
         self.output_path = self.dir / "output.log"
         output = open(self.output_path, "wb")
         try:
-            self.proc = subprocess.Popen(
-                self._command(to_worker_r, from_worker_w),
-                stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-                cwd=self.dir, env=self._environment(),
-                pass_fds=(to_worker_r, from_worker_w), start_new_session=True,
-                preexec_fn=functools.partial(_set_limits, self.limits),
-            )
-        except OSError as exc:
-            raise GraderError(f"could not start a worker ({self.mode} isolation): {exc}") from None
+            self.proc = self._launch(to_worker_r, from_worker_w, output)
         finally:
             os.close(to_worker_r)
             os.close(from_worker_w)
@@ -189,6 +165,25 @@ class WorkerProcess:
         self.ready = self._receive_ready()
         self.deadline = time.monotonic() + self.limits.wall_s
         self.hello = self.request({"op": "load", "cells": cells}, "loading your notebook's code")
+
+    def _launch(self, rfd: int, wfd: int, output) -> "FreshChild | ForkedChild":
+        """The worker: forked by the zygote when there is a working one, else a fresh process."""
+        if self.zygote is not None and self.zygote.alive:
+            try:
+                return ForkedChild(self.zygote, self.zygote.spawn(self.limits, self.seed, [rfd, wfd, output.fileno()]))
+            except GraderError as exc:
+                print(f"metakit: the zygote failed ({exc}); starting fresh workers", file=sys.stderr)
+                self.zygote.close()
+        try:
+            return FreshChild(subprocess.Popen(
+                self._command(rfd, wfd),
+                stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                cwd=self.dir, env=self._environment(),
+                pass_fds=(rfd, wfd), start_new_session=True,
+                preexec_fn=functools.partial(_set_limits, self.limits),
+            ))
+        except OSError as exc:
+            raise GraderError(f"could not start a worker ({self.mode} isolation): {exc}") from None
 
     def _receive_ready(self) -> dict:
         """The worker's first frame, sent before any student code exists in it."""
@@ -206,7 +201,7 @@ class WorkerProcess:
     def close(self) -> None:
         """Kill the worker and everything it started; delete its folder."""
         if self.proc is not None:
-            _kill_group(self.proc)
+            self.proc.kill()
             self.proc = None
         for closer in (lambda: self._writer.close(), lambda: os.close(self._frames.fd)):
             try:
@@ -275,13 +270,172 @@ class WorkerProcess:
     def _crash(self, doing: str) -> StudentCrash:
         code = None
         if self.proc is not None:
-            try:
-                code = self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
+            code = self.proc.wait(timeout=5)
         tail = self.output_tail()
         self.close()
         return StudentCrash(explain_exit(code, doing, self.limits), output_tail=tail)
+
+
+def worker_environment(mode: str, threads: int, private_dir: Path) -> dict[str, str]:
+    """The whole environment of a worker (or a zygote): nothing of the grader's is passed on."""
+    home = "/tmp" if mode == "namespaces" else str(private_dir)
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": home,
+        "TMPDIR": home,
+        "MPLCONFIGDIR": home,
+        "MPLBACKEND": "Agg",
+        "METAKIT_CACHE": os.path.join(home, "cache"),
+        "OMP_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+        "OPENBLAS_NUM_THREADS": str(threads),
+        "METAKIT_WORKER_THREADS": str(threads),
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        **{k: v for k, v in os.environ.items() if k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "METAKIT_DATA_DIR")},
+    }
+
+
+class FreshChild:
+    """A worker started as its own interpreter (through the jail, or as a plain process)."""
+
+    def __init__(self, popen: subprocess.Popen) -> None:
+        self.popen = popen
+
+    def poll(self) -> int | None:
+        return self.popen.poll()
+
+    def wait(self, timeout: float) -> int | None:
+        try:
+            return self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def kill(self) -> None:
+        _kill_group(self.popen)
+
+
+class ForkedChild:
+    """A worker the zygote forked; the zygote waits for it and kills it."""
+
+    def __init__(self, zygote: "Zygote", pid: int) -> None:
+        self.zygote, self.pid = zygote, pid
+
+    def poll(self) -> int | None:
+        return self.zygote.status(self.pid)
+
+    def wait(self, timeout: float) -> int | None:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            code = self.poll()
+            if code is not None:
+                return code
+            time.sleep(0.05)
+        return None
+
+    def kill(self) -> None:
+        self.zygote.kill(self.pid)
+
+
+class Zygote:
+    """Grader side of the fork server (:mod:`metakit.grading.zygote`): started once per graded
+    submission exactly as a worker is (same jail, same environment), it forks each test's worker."""
+
+    def __init__(self, config: SandboxConfig, mode: str, tmp_mb: int = 64) -> None:
+        self.mode, self.alive = mode, False
+        self.dir = Path(tempfile.mkdtemp(prefix="metakit-zygote-"))
+        os.chmod(self.dir, 0o700)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        as_root = os.geteuid() == 0 and os.environ.get("METAKIT_USERNS") != "1"
+        code = bootstrap("from metakit.grading.zygote import main\nmain()")
+        python = [sys.executable, "-I", "-c", code, "--control", str(theirs.fileno()), "--mode", mode,
+                  *(["--as-root"] if as_root else [])]
+        command = python
+        if mode == "namespaces":
+            root = self.dir / "root"
+            root.mkdir()
+            script = jail.setup_script(config.root_plan(tmp_mb), root, python, as_root=as_root, drop=False)
+            command = jail.unshare_command(script, as_root=as_root)
+        self.log_path = self.dir / "zygote.log"
+        with open(self.log_path, "wb") as log:
+            try:
+                self.popen = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                              cwd=self.dir, env=worker_environment(mode, 1, self.dir),
+                                              pass_fds=(theirs.fileno(),), start_new_session=True,
+                                              preexec_fn=_no_core_dumps)
+            except OSError as exc:
+                raise GraderError(f"could not start the zygote: {exc}") from None
+            finally:
+                theirs.close()
+        self.control = ours
+        self.control.settimeout(STARTUP_S)
+        try:
+            ready = json.loads(self.control.recv(1 << 16) or b"{}")
+        except (OSError, ValueError) as exc:
+            tail = self.log_tail()
+            self.close()
+            raise GraderError(f"the zygote did not start ({mode} isolation): {exc}", output_tail=tail) from None
+        if ready.get("stage") != "ready":
+            tail = self.log_tail()
+            self.close()
+            raise GraderError(f"the zygote did not start ({mode} isolation)", output_tail=tail)
+        self.control.settimeout(120)
+        self.alive = True
+
+    def log_tail(self) -> str:
+        try:
+            return self.log_path.read_bytes()[-OUTPUT_TAIL_BYTES:].decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def _request(self, message: dict, fds: list[int] = ()) -> dict:  # noqa: B006
+        from metakit.grading import zygote
+
+        if not self.alive:
+            raise GraderError("the zygote is not running")
+        try:
+            reply = zygote.request(self.control, message, fds)
+        except (OSError, ValueError) as exc:
+            self.alive = False
+            raise GraderError(f"the zygote stopped answering: {exc}", output_tail=self.log_tail()) from None
+        if not reply.get("ok"):
+            raise GraderError(f"the zygote could not {message.get('op')}: {reply.get('error')}", output_tail=self.log_tail())
+        return reply
+
+    def spawn(self, limits: Limits, seed: int, fds: list[int]) -> int:
+        spec = {"memory_mb": limits.memory_mb, "cpu_s": limits.cpu_s, "output_mb": limits.output_mb,
+                "max_processes": limits.max_processes, "threads": limits.threads, "tmp_mb": limits.tmp_mb}
+        return int(self._request({"op": "spawn", "limits": spec, "seed": int(seed)}, fds)["pid"])
+
+    def status(self, pid: int) -> int | None:
+        try:
+            return self._request({"op": "wait", "pid": pid, "block": False})["status"]
+        except GraderError:
+            return -signal.SIGKILL
+
+    def kill(self, pid: int) -> None:
+        try:
+            self._request({"op": "kill", "pid": pid})
+        except GraderError:
+            pass
+
+    def close(self) -> None:
+        self.alive = False
+        try:
+            self.control.close()
+        except (OSError, AttributeError):
+            pass
+        if getattr(self, "popen", None) is not None:
+            _kill_group(self.popen)
+            self.popen = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _no_core_dumps() -> None:
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def explain_exit(code: int | None, doing: str, limits: Limits) -> str:
@@ -341,11 +495,21 @@ def probe(config: SandboxConfig, mode: str) -> str | None:
             return "needs Linux"
         if jail.tools() is None:
             return f"needs util-linux's {', '.join(jail.TOOLS)}"
+    zygote = None
     try:
-        worker = WorkerProcess(PROBE_CELLS, Limits(wall_s=60, memory_mb=4096), config, seed=0, mode=mode)
+        if config.workers == "fork":
+            zygote = Zygote(config, mode)
+        worker = WorkerProcess(PROBE_CELLS, Limits(wall_s=60, memory_mb=4096), config, seed=0, mode=mode, zygote=zygote)
+        if zygote is not None and not isinstance(worker.proc, ForkedChild):
+            worker.close()
+            return "the zygote could not fork a worker"
     except GraderError as exc:
+        if zygote is not None:
+            zygote.close()
         return f"{exc} {exc.output_tail.strip()[-800:]}".strip()
     except Exception as exc:  # noqa: BLE001 - any failure means the mode does not work here
+        if zygote is not None:
+            zygote.close()
         return f"{type(exc).__name__}: {exc}"
     try:
         values = np.asarray(worker.request({"op": "call", "target": "metakit_probe_softmax",
@@ -367,6 +531,8 @@ def probe(config: SandboxConfig, mode: str) -> str | None:
         return f"the probe failed: {type(exc).__name__}: {exc} {worker.output_tail()[-800:]}".strip()
     finally:
         worker.close()
+        if zygote is not None:
+            zygote.close()
 
 
 def choose_isolation(config: SandboxConfig, report=None) -> str:

@@ -11,15 +11,16 @@ from typing import Any
 
 from metakit.grading import wire
 from metakit.grading.errors import MissingName, StudentCrash, StudentTimeout, WorkerProtocolError
-from metakit.grading.sandbox import Limits, SandboxConfig, WorkerProcess, read_cells
+from metakit.grading.sandbox import Limits, SandboxConfig, WorkerProcess, Zygote, read_cells
 
 
 class StudentSession:
     """The calls a hidden test makes; see docs/authoring.md."""
 
     def __init__(self, cells_path: Path, limits: Limits, config: SandboxConfig, seed: int, mode: str,
-                 load_report: dict | None = None) -> None:
+                 load_report: dict | None = None, zygote: Zygote | None = None) -> None:
         self.cells = read_cells(cells_path)
+        self.zygote = zygote
         self.limits, self.config, self.seed, self.mode = limits, config, seed, mode
         self.load_report = load_report or {}
         self._worker: WorkerProcess | None = None
@@ -28,7 +29,7 @@ class StudentSession:
     @property
     def worker(self) -> WorkerProcess:
         if self._worker is None:
-            self._worker = WorkerProcess(self.cells, self.limits, self.config, self.seed, self.mode)
+            self._worker = WorkerProcess(self.cells, self.limits, self.config, self.seed, self.mode, zygote=self.zygote)
         return self._worker
 
     def close(self) -> None:

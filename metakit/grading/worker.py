@@ -218,25 +218,32 @@ def not_dumpable() -> None:
         pass
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rfd", type=int, required=True)
-    parser.add_argument("--wfd", type=int, required=True)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+def serve_forked(rfd: int, wfd: int, seed: int) -> None:
+    """Say ``ready``, then serve requests on the two pipe descriptors until the grader closes them.
 
+    A fresh worker (:func:`main`) and one forked by the zygote both end up here, before any
+    student code exists in the process."""
     from metakit.grading import wire
 
     import numpy  # noqa: F401 - a missing library is found here, before "ready"
     import torch
 
     not_dumpable()
-    reader = wire.fd_stream(args.rfd, "rb")
-    writer = wire.fd_stream(args.wfd, "wb")
-    worker = Worker(args.seed)
+    reader = wire.fd_stream(rfd, "rb")
+    writer = wire.fd_stream(wfd, "wb")
+    worker = Worker(seed)
     ready = {"stage": "ready", "python": sys.version.split()[0], "torch": torch.__version__, "uid": os.getuid()}
     wire.write_frame(writer, wire.encode_message({"ok": True, "value": ready}))
     serve(worker, reader, writer)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rfd", type=int, required=True)
+    parser.add_argument("--wfd", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    serve_forked(args.rfd, args.wfd, args.seed)
 
 
 if __name__ == "__main__":

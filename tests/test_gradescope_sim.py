@@ -77,17 +77,25 @@ def gradescope_venv(tmp_path_factory) -> Path:
     with zipfile.ZipFile(zip_path) as archive:
         archive.extractall(source)
     venv = source.parent / "venv"
-    subprocess.run([sys._base_executable, "-m", "venv", str(venv)], check=True)
+    # No pip of its own: pip and setuptools come from this interpreter's site-packages, like torch.
+    subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     site = Path(subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                check=True, capture_output=True, text=True).stdout.strip())
-    (site / "metakit_parent_site.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # A view of this interpreter's site-packages without the kit itself, so pip installs the kit from
+    # the zip (and never touches this venv's own install).
+    view = source.parent / "parent-site"
+    view.mkdir()
+    for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
+        if not entry.name.lower().startswith(("metakit", "__editable__", "_metakit")):
+            (view / entry.name).symlink_to(entry)
+    (site / "metakit_parent_site.pth").write_text(f"{view}\n")
     env = {**os.environ, "METAKIT_SKIP_APT": "1", "METAKIT_VENV": str(venv), "METAKIT_PYTHON_BIN": sys._base_executable,
            "METAKIT_PIP_ARGS": "--no-deps --no-build-isolation --no-index --quiet"}
     run = subprocess.run(["bash", str(source / "setup.sh")], env=env, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "metakit ready" in run.stdout
     installed = subprocess.run([str(venv / "bin" / "python"), "-c", "import metakit; print(metakit.__file__)"],
-                               capture_output=True, text=True, check=True).stdout
+                               capture_output=True, text=True, check=True, cwd=source.parent).stdout
     assert str(venv) in installed, f"the kit was not installed into the autograder's venv: {installed}"
     return venv
 

@@ -28,7 +28,7 @@ if [ -z "${{METAKIT_SKIP_APT:-}}" ]; then
     apt-get update
     apt-get install -y python3 python3-pip python3-venv util-linux
 fi
-"${{METAKIT_PYTHON_BIN:-python3}}" -m venv "$VENV"
+[ -x "$VENV/bin/python" ] || "${{METAKIT_PYTHON_BIN:-python3}}" -m venv "$VENV"
 "$VENV/bin/python" -m pip install ${{METAKIT_PIP_ARGS:-}} --upgrade pip
 "$VENV/bin/python" -m pip install ${{METAKIT_PIP_ARGS:-}} torch==2.13.0 \\
     --index-url "${{TORCH_INDEX_URL:-https://download.pytorch.org/whl/cpu}}"

@@ -60,3 +60,23 @@ def input_grads(fn: Callable, *args: Any, **kwargs: Any) -> dict[str, Any]:
     tensor_out.sum().backward()
     grads = [a.grad for a in args if torch.is_tensor(a) and a.requires_grad]
     return {"output": output, "grads": grads}
+
+
+def load_tensors(tensors: dict, arrays: dict[str, np.ndarray]) -> None:
+    """Copy grader-chosen values into the tensors of a dict in place (e.g. MAML's ``params``), by
+    name; dtypes follow the tensors. Unknown names or wrong shapes raise."""
+    unknown = sorted(set(arrays) - set(tensors))
+    if unknown:
+        raise KeyError(f"no tensor named {unknown} in the dict (it has {sorted(tensors)})")
+    with torch.no_grad():
+        for name, value in arrays.items():
+            target = tensors[name]
+            source = torch.as_tensor(np.asarray(value), dtype=target.dtype, device=target.device)
+            if source.shape != target.shape:
+                raise ValueError(f"{name}: cannot load shape {list(source.shape)} into {list(target.shape)}")
+            target.copy_(source)
+
+
+def tensor_arrays(tensors: dict) -> dict[str, np.ndarray]:
+    """Every tensor of a dict as a float64 array (``.detach()``ed), by name."""
+    return {name: t.detach().cpu().double().numpy() for name, t in tensors.items() if torch.is_tensor(t)}

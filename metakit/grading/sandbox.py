@@ -172,6 +172,8 @@ class WorkerProcess:
             try:
                 return ForkedChild(self.zygote, self.zygote.spawn(self.limits, self.seed, [rfd, wfd, output.fileno()]))
             except GraderError as exc:
+                if "memory limit" in str(exc):
+                    raise
                 print(f"metakit: the zygote failed ({exc}); starting fresh workers", file=sys.stderr)
                 self.zygote.close()
         try:
@@ -383,6 +385,7 @@ class Zygote:
             self.close()
             raise GraderError(f"the zygote did not start ({mode} isolation)", output_tail=tail)
         self.control.settimeout(120)
+        self.vm_mb = int(ready.get("vm_mb") or 0)
         self.alive = True
 
     def log_tail(self) -> str:
@@ -406,6 +409,10 @@ class Zygote:
         return reply
 
     def spawn(self, limits: Limits, seed: int, fds: list[int]) -> int:
+        if self.vm_mb and limits.memory_mb < self.vm_mb + 128:
+            raise GraderError(f"the worker could not start: this test's memory limit ({limits.memory_mb} MB) is below "
+                              f"what the interpreter with the kit and torch already takes ({self.vm_mb} MB of address "
+                              f"space); raise memory_mb in its @graded mark")
         spec = {"memory_mb": limits.memory_mb, "cpu_s": limits.cpu_s, "output_mb": limits.output_mb,
                 "max_processes": limits.max_processes, "threads": limits.threads, "tmp_mb": limits.tmp_mb}
         return int(self._request({"op": "spawn", "limits": spec, "seed": int(seed)}, fds)["pid"])

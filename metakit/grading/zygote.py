@@ -254,6 +254,17 @@ def serve(control: socket.socket, mode: str, as_root: bool) -> None:
         control.sendall(json.dumps(reply).encode())
 
 
+def address_space_mb() -> int:
+    """This process's virtual memory size (what every forked worker starts with), in MB."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--control", type=int, required=True)
@@ -269,7 +280,8 @@ def main(argv: list[str] | None = None) -> None:
     import metakit.grading.worker  # noqa: F401
 
     control = socket.socket(fileno=args.control)
-    ready = {"ok": True, "stage": "ready", "python": sys.version.split()[0], "torch": torch.__version__}
+    ready = {"ok": True, "stage": "ready", "python": sys.version.split()[0], "torch": torch.__version__,
+             "vm_mb": address_space_mb()}
     control.sendall(json.dumps(ready).encode())
     serve(control, args.mode, args.as_root)
 

@@ -161,8 +161,10 @@ def _leave_notes(code):
 REPLY_BOMB = '''
 def accuracy(logits, labels):
     """Answers with a frame that inflates to 64 MiB (from about 64 KiB), written straight to the reply pipe."""
-    import io, os, struct, sys, time, zipfile
-    wfd = int(sys.argv[sys.argv.index("--wfd") + 1])
+    import fcntl, io, os, struct, time, zipfile
+    pipes = [int(fd) for fd in os.listdir("/proc/self/fd") if int(fd) > 2
+             and os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:")]
+    wfd = next(fd for fd in pipes if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         with archive.open("__json__.npy", "w", force_zip64=True) as member:

@@ -53,7 +53,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         results = grader.grade_all(submissions, jobs=args.jobs, progress=not args.no_progress)
     finally:
         grader.close()
-    write_reports(results, args.hw, out)
+    write_reports(results, args.hw, out, isolation=grader.describe_isolation())
     if args.gradescope:
         Path(args.gradescope).parent.mkdir(parents=True, exist_ok=True)
         Path(args.gradescope).write_text(json.dumps(gradescope_results(results[0]), indent=1))

@@ -29,7 +29,7 @@ def run_demo(jobs: int = 2, hws: list[str] | None = None, out: Path = Path("out/
             grader.close()
         target = out / hw
         shutil.rmtree(target, ignore_errors=True)
-        write_reports(results, hw, target)
+        write_reports(results, hw, target, isolation=grader.describe_isolation())
         tables.append(summary_table(results, hw))
         reference = results[0]
         ok &= reference.score == reference.max_score and results[1].score == 0

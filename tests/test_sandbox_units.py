@@ -105,7 +105,10 @@ def test_the_plan_binds_the_package_but_never_the_checkout(tmp_path: Path) -> No
     private = [REPO_ROOT / "solutions", REPO_ROOT / "autograder", REPO_ROOT / "tests", REPO_ROOT / ".git"]
     plan = jail.plan_root(PACKAGE_DIR, private, data_paths=[REPO_ROOT / "data" / "intents"], hidden_paths=[tmp_path])
     readonly = set(plan.readonly)
-    assert PACKAGE_DIR in readonly and Path("/usr") in readonly
+    assert Path("/usr") in readonly and PACKAGE_DIR not in readonly
+    copy = plan.binds[PACKAGE_DIR]
+    assert (copy / "grading" / "worker.py").read_text() == (PACKAGE_DIR / "grading" / "worker.py").read_text()
+    assert not [p for p in copy.rglob("*") if p.is_file() and p.suffix != ".py"], "only the package's sources"
     assert REPO_ROOT not in readonly, "the checkout holds the solutions and graders"
     for path in readonly:
         assert not any(p == path or path in p.parents for p in private), f"{path} would show {private}"
@@ -115,8 +118,10 @@ def test_the_plan_binds_the_package_but_never_the_checkout(tmp_path: Path) -> No
 
 
 def test_a_hidden_path_inside_an_allowed_folder_gets_covered(tmp_path: Path) -> None:
-    secret = PACKAGE_DIR / "grading"
+    secret = Path(jail.clean_sys_path()[-1])
     plan = jail.plan_root(PACKAGE_DIR, [], hidden_paths=[secret])
+    plan.readonly.append(secret.parent)
+    plan.covers = [secret]
     assert secret in plan.covers
     script = jail.setup_script(plan, tmp_path / "root", ["python", "-c", "pass"])
     assert f"metakit-hidden {tmp_path / 'root'}{secret}" in script

@@ -10,8 +10,9 @@ script (:func:`setup_script`) builds its root there, as root, before any student
 * read-only bind mounts of what the interpreter needs, wherever it lives (``/tmp``, a home folder,
   conda): ``/usr``, ``/etc``, the top-level ``/bin``, ``/lib``... folders (or their usrmerge
   symlinks), the interpreter's prefixes and every folder on its ``sys.path``;
-* read-only: the kit's package folder alone (never the checkout around it: no ``.git``,
-  ``solutions/``, ``autograder/``, ``tests/``) and the data files the assignment declares;
+* read-only: a copy of the kit package's source files alone, at the package's own path (never
+  the checkout around it: no ``.git``, ``solutions/``, ``autograder/``, ``tests/``; nor anything
+  else that lands in the package folder), and the data files the assignment declares;
 * empty read-only covers over any private or hidden path that one of those folders contains.
 
 Then it moves into that root with ``pivot_root`` (``chroot`` where the kernel refuses it) and
@@ -46,6 +47,7 @@ class RootPlan:
     place in the new root, so the interpreter, its site-packages and the kit keep their paths."""
 
     readonly: list[Path] = field(default_factory=list)
+    binds: dict[Path, Path] = field(default_factory=dict)     # path in the new root -> folder shown there
     symlinks: dict[str, str] = field(default_factory=dict)   # top-level name -> link target
     private: dict[str, int] = field(default_factory=dict)    # folder -> tmpfs size in MB
     covers: list[Path] = field(default_factory=list)         # paths inside readonly ones to hide
@@ -58,6 +60,28 @@ def tools() -> dict[str, str] | None:
     if not all(found.values()):
         return None
     return {name: os.path.realpath(path) for name, path in found.items()}
+
+
+@functools.lru_cache(maxsize=4)
+def package_copy(package_dir: Path) -> Path:
+    """A read-only copy of the package's ``.py`` files (kept until this process exits): what the
+    worker imports, so a file left in the package folder (by a process-isolated run, say) is not."""
+    import atexit
+    import tempfile
+
+    holder = Path(tempfile.mkdtemp(prefix="metakit-package-"))
+    atexit.register(shutil.rmtree, holder, True)
+    copy = holder / package_dir.name
+    for source in sorted(package_dir.rglob("*.py")):
+        if "__pycache__" in source.parts:
+            continue
+        target = copy / source.relative_to(package_dir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        target.chmod(0o644)
+    for folder in [copy, *(p for p in copy.rglob("*") if p.is_dir())]:
+        folder.chmod(0o755)
+    return copy
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -129,8 +153,9 @@ def plan_root(package_dir: Path, private_paths: Sequence[Path], data_paths: Sequ
         if any(_inside(h, path) or _inside(path, h) for h in private + hidden):
             continue
         wanted.append(path)
-    wanted += [Path(os.path.abspath(package_dir))] + [Path(os.path.abspath(p)) for p in data_paths if Path(p).exists()]
+    wanted += [Path(os.path.abspath(p)) for p in data_paths if Path(p).exists()]
     plan.readonly = minimal(plan.readonly + [p for p in wanted if p.exists()])
+    plan.binds[Path(os.path.abspath(package_dir))] = package_copy(Path(os.path.abspath(package_dir)))
     everything_hidden = [*private, *hidden]
     plan.covers = [h for h in minimal(everything_hidden)
                    if h.exists() and any(_inside(h, r) for r in plan.readonly)]
@@ -166,6 +191,12 @@ def setup_script(plan: RootPlan, root: Path, command: Sequence[str], as_root: bo
         # In a user namespace a remount must keep the flags the source mount has (noexec, say).
         lines += [f"[ -e {target} ] || {{ {make}; }}",
                   f"{mount} --bind {q(str(path))} {target}",
+                  f"{mount} -o remount,bind,ro,nosuid,nodev {target} 2>/dev/null || "
+                  f"{mount} -o remount,bind,ro,nosuid,nodev,noexec {target}"]
+    for target_path, source in plan.binds.items():
+        target = f"{r}{q(str(target_path))}"
+        lines += [f"[ -e {target} ] || mkdir -p {target}",
+                  f"{mount} --bind {q(str(source))} {target}",
                   f"{mount} -o remount,bind,ro,nosuid,nodev {target} 2>/dev/null || "
                   f"{mount} -o remount,bind,ro,nosuid,nodev,noexec {target}"]
     for path in plan.covers:

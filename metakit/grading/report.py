@@ -72,8 +72,9 @@ def feedback_html(markdown_text: str, title: str) -> str:
             f"<style>{style}</style></head><body>{body}</body></html>\n")
 
 
-def write_reports(results: list[Graded], hw: str, out: Path) -> None:
-    """Everything for a batch under ``out``: feedback/, gradescope/, grades.csv, instructor.log."""
+def write_reports(results: list[Graded], hw: str, out: Path, isolation: str = "") -> None:
+    """Everything for a batch under ``out``: feedback/, gradescope/, grades.csv, instructor.log
+    (which starts with ``isolation``: what the workers could and could not reach)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "feedback").mkdir(exist_ok=True)
     (out / "gradescope").mkdir(exist_ok=True)
@@ -84,7 +85,7 @@ def write_reports(results: list[Graded], hw: str, out: Path) -> None:
         (out / "feedback" / f"{safe}.html").write_text(feedback_html(text, f"{hw} feedback: {graded.student}"))
         (out / "gradescope" / f"{safe}.json").write_text(json.dumps(gradescope_results(graded), indent=1))
     write_grades_csv(results, out / "grades.csv")
-    (out / "instructor.log").write_text(instructor_log(results, hw))
+    (out / "instructor.log").write_text((isolation + "\n\n" if isolation else "") + instructor_log(results, hw))
     (out / "summary.txt").write_text(summary_table(results, hw))
 
 

@@ -5,7 +5,8 @@ functions look for the reference everywhere a worker might reach it (the kit's g
 checkout, other processes through /proc, the grader's command line, every submission and cell file
 under /tmp) and call it when found: it deserves 0. A *writer* is the reference that also leaves its
 code in every writable place (/tmp, /var/tmp, /dev/shm, HOME, the cache, the package folder, the
-working folder, SysV shared memory); the *reader* graded after it is the release that looks there:
+working folder, SysV shared memory; not the kit's package folder: a process-isolated worker that
+can write there can rewrite the kit itself, the stated limit of that mode); the *reader* graded after it is the release that looks there:
 it deserves 0. A *bomb* is the reference whose ``accuracy`` answers with a deflated frame that inflates 1000-fold: it
 loses exactly that test, and the grading process survives. Honest submissions in the same batch get
 exactly the score they get alone.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -50,7 +52,7 @@ def _kit_root():
 
 def _note_places():
     return ["/tmp", "/var/tmp", "/dev/shm", _os.path.expanduser("~"), _os.environ.get("METAKIT_CACHE", "/nonexistent"),
-            _os.path.dirname(_sys.modules["metakit"].__file__), _os.getcwd()]
+            _os.getcwd()]
 
 
 def _shm(text=None):
@@ -72,42 +74,53 @@ def _shm(text=None):
     return ctypes.string_at(address).decode(errors="ignore")
 
 
+def _read(path, found, deadline):
+    """A regular file's text (never a pipe or device, which could block), within the time budget."""
+    import time
+    if time.monotonic() > deadline:
+        return
+    try:
+        if _os.path.isfile(path) and _os.path.getsize(path) < 5_000_000:
+            with open(path, errors="ignore") as handle:
+                found.append(handle.read())
+    except Exception:
+        pass
+
+
 def _texts():
+    import time
+    deadline = time.monotonic() + 8.0
     kit = _kit_root()
     found = []
     try:
-        found.append(_subprocess.run(["git", "-C", kit, "show", "HEAD:solutions/hw_example/hw_example.ipynb"],
-                                     capture_output=True, text=True, timeout=30).stdout)
+        listing = _subprocess.run(["git", "-C", kit, "ls-tree", "-r", "--name-only", "HEAD", "solutions"],
+                                  capture_output=True, text=True, timeout=30).stdout.split()
+        for name in [n for n in listing if n.endswith(".ipynb")]:
+            found.append(_subprocess.run(["git", "-C", kit, "show", "HEAD:" + name],
+                                         capture_output=True, text=True, timeout=30).stdout)
     except Exception:
         pass
-    patterns = [kit + "/solutions/**/*.ipynb", kit + "/.git/**/*.ipynb", "/tmp/**/*.ipynb", "/tmp/**/cells.json",
-                "/tmp/**/submission.py", "/proc/*/cwd/**/cells.json", "/proc/*/root/tmp/**/cells.json",
-                "/proc/*/root" + kit + "/solutions/**/*.ipynb", "/proc/*/fd/*"]
-    for pattern in patterns:
-        for path in _glob.glob(pattern, recursive=True)[:200]:
-            try:
-                with open(path, errors="ignore") as handle:
-                    found.append(handle.read(2_000_000))
-            except Exception:
-                pass
+    for place in _note_places():
+        _read(_os.path.join(place, _NOTE), found, deadline + 60)
+    for path in _glob.glob(kit + "/solutions/*/*.ipynb"):
+        _read(path, found, deadline + 60)
+    roots = ["/tmp", kit + "/.git"] + _glob.glob("/proc/[0-9]*/cwd") + _glob.glob("/proc/[0-9]*/root/tmp")
+    for root in roots:
+        for folder, _dirs, files in _os.walk(root):
+            if time.monotonic() > deadline or folder.count("/") - root.count("/") > 6:
+                _dirs[:] = []
+                continue
+            for name in files:
+                if name.endswith((".ipynb", "cells.json", "submission.py")):
+                    _read(_os.path.join(folder, name), found, deadline)
     for cmdline in _glob.glob("/proc/*/cmdline"):
         try:
             args = open(cmdline, "rb").read().split(b"\0")
         except Exception:
             continue
-        for arg in args:
-            arg = arg.decode(errors="ignore")
-            if arg.endswith(".ipynb") or _os.path.isdir(arg):
-                for path in ([arg] if arg.endswith(".ipynb") else _glob.glob(arg + "/**/*.ipynb", recursive=True)[:50]):
-                    try:
-                        found.append(open(path).read())
-                    except Exception:
-                        pass
-    for place in _note_places():
-        try:
-            found.append(open(_os.path.join(place, _NOTE)).read())
-        except Exception:
-            pass
+        for arg in (a.decode(errors="ignore") for a in args):
+            if arg.endswith(".ipynb"):
+                _read(arg, found, deadline)
     try:
         found.append(_shm() or "")
     except Exception:
@@ -128,18 +141,25 @@ def _sources(text):
     return []
 
 
+_FOUND = []
+
+
 def _steal(name):
-    for text in _texts():
-        for source in _sources(text):
-            if ("def " + name + "(") not in source or "NotImplementedError" in source or "_steal" in source:
-                continue
-            namespace = {}
-            try:
-                exec(source, namespace)
-            except Exception:
-                continue
-            if callable(namespace.get(name)):
-                return namespace[name]
+    """``name`` from a reference found anywhere, defined with the notebook's own imports and given code."""
+    if not _FOUND:
+        _FOUND.append([source for text in _texts() for source in _sources(text)])
+    mine = _sys.modules["submission"].__dict__
+    for source in _FOUND[0]:
+        defines = ("def " + name + "(") in source or ("class " + name) in source
+        if not defines or "raise NotImplementedError" in source or "_steal" in source:
+            continue
+        namespace = dict(mine)
+        try:
+            exec(source, namespace)
+        except Exception:
+            continue
+        if callable(namespace.get(name)) and namespace[name] is not mine.get(name):
+            return namespace[name]
     return None
 '''
 
@@ -177,6 +197,48 @@ def accuracy(logits, labels):
 '''
 
 
+def solution_cells(hw: str) -> dict[str, str]:
+    """grade_id -> source of every solution cell of ``hw``'s reference (solution markers removed)."""
+    notebook = json.loads((REPO_ROOT / "solutions" / hw / f"{hw}.ipynb").read_text())
+    cells = {}
+    for cell in notebook["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell["cell_type"] == "code" and meta.get("solution") and meta.get("grade_id"):
+            source = "".join(cell["source"])
+            cells[meta["grade_id"]] = "\n".join(l for l in source.splitlines() if "### " not in l) + "\n"
+    return cells
+
+
+def thief_for(hw: str) -> dict[str, str]:
+    """Every solution cell of ``hw`` replaced by stubs of the same names that call a stolen reference."""
+    import ast
+
+    cells, first = {}, True
+    for grade_id, source in solution_cells(hw).items():
+        stubs = []
+        for node in ast.parse(source).body:
+            if isinstance(node, ast.FunctionDef):
+                stubs.append(f"""
+def {node.name}(*args, **kwargs):
+    found = _steal("{node.name}")
+    if found is None:
+        raise NotImplementedError("nothing to steal")
+    return found(*args, **kwargs)
+""")
+            elif isinstance(node, ast.ClassDef):
+                stubs.append(f"""
+class {node.name}:
+    def __new__(cls, *args, **kwargs):
+        found = _steal("{node.name}")
+        if found is None:
+            raise NotImplementedError("nothing to steal")
+        return found(*args, **kwargs)
+""")
+        cells[grade_id] = (LOOK_EVERYWHERE if first else "") + "".join(stubs)
+        first = False
+    return cells
+
+
 def reference_cells() -> dict[str, str]:
     notebook = json.loads((REPO_ROOT / "solutions" / HW / f"{HW}.ipynb").read_text())
     cells = {}
@@ -190,16 +252,7 @@ def reference_cells() -> dict[str, str]:
 
 def thief_cells() -> dict[str, str]:
     """Stubs that call whatever reference they can find."""
-    cells = {}
-    for name in GRADED:
-        cells[name] = (LOOK_EVERYWHERE if name == "softmax" else "") + f'''
-def {name}(*args, **kwargs):
-    found = _steal("{name}")
-    if found is None:
-        raise NotImplementedError("nothing to steal")
-    return found(*args, **kwargs)
-'''
-    return cells
+    return thief_for(HW)
 
 
 def writer_cells() -> dict[str, str]:
@@ -212,8 +265,8 @@ def writer_cells() -> dict[str, str]:
     return cells
 
 
-def write(folder: Path, name: str, cells: dict[str, str], base: str = "release") -> Path:
-    template = REPO_ROOT / ("assignments" if base == "release" else "solutions") / HW / f"{HW}.ipynb"
+def write(folder: Path, name: str, cells: dict[str, str], base: str = "release", hw: str = HW) -> Path:
+    template = REPO_ROOT / ("assignments" if base == "release" else "solutions") / hw / f"{hw}.ipynb"
     folder.mkdir(parents=True, exist_ok=True)
     return apply_variant(template, Variant(name, name, ["none"], cells), folder / f"{name}.ipynb")
 
@@ -232,8 +285,35 @@ def flavour(request, monkeypatch):
     return request.param
 
 
-def grade(folder: Path, out: Path, jobs: int) -> None:
-    grade_cli(HW, [folder], out, jobs=jobs, extra=["--tests", ",".join(TESTS), "--isolation", "namespaces"])
+def grade(folder: Path, out: Path, jobs: int, isolation: str = "namespaces") -> None:
+    grade_cli(HW, [folder], out, jobs=jobs, extra=["--tests", ",".join(TESTS), "--isolation", isolation])
+
+
+def test_the_attacks_are_real_where_nothing_hides_the_kit(tmp_path: Path) -> None:
+    """Positive control: in process isolation (the grading user's own view) the thief finds the
+    reference and the reader finds the writer's note, so the zeros below mean the sandbox held."""
+    batch = tmp_path / "batch"
+    write(batch, "a-writer", writer_cells())
+    write(batch, "b-thief", thief_cells())
+    try:
+        grade(batch, tmp_path / "out", jobs=1, isolation="process")
+    finally:   # what the writer left on this machine (process isolation cannot stop it)
+        for place in ("/tmp", "/var/tmp", "/dev/shm"):
+            Path(place, "metakit-note.py").unlink(missing_ok=True)
+        subprocess.run(["ipcrm", "-M", "0x6d6b6974"], capture_output=True)
+    assert scores(tmp_path / "out", "a-writer") == POINTS
+    assert scores(tmp_path / "out", "b-thief") == POINTS, "the thief should succeed when nothing is hidden"
+
+
+@pytest.mark.parametrize("hw", ["hw0", "hw1", "hw2", "hw3"])
+def test_a_thief_finds_no_reference_of_any_assignment(hw: str, tmp_path: Path) -> None:
+    if not namespaces_available():
+        pytest.skip("namespace isolation is not available on this machine")
+    write(tmp_path / "batch", "thief", thief_for(hw), hw=hw)
+    out = tmp_path / "out"
+    grade_cli(hw, [tmp_path / "batch"], out, jobs=1, extra=["--isolation", "namespaces"])
+    result = results(out, "thief")
+    assert result["score"] == 0, [t["name"] for t in result["tests"] if t["score"]]
 
 
 def test_thieves_and_bombs_get_exactly_what_they_deserve(flavour: str, tmp_path: Path) -> None:

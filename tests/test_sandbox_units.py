@@ -150,3 +150,15 @@ def test_assignment_config_is_read_and_checked(tmp_path: Path) -> None:
         (folder / "assignment.toml").write_text(text)
         with pytest.raises(ValueError, match=match):
             load_config("hwx", tmp_path)
+
+
+def test_the_wire_keeps_zero_dimensional_values_zero_dimensional() -> None:
+    import torch
+
+    sent = {"scalar_tensor": torch.tensor(1.5), "scalar_array": np.array(2.5), "transposed": np.arange(6.0).reshape(2, 3).T}
+    back = wire.decode_message(wire.encode_message(sent))
+    assert np.shape(back["scalar_tensor"]) == () and np.shape(back["scalar_array"]) == ()
+    assert np.array_equal(back["transposed"], sent["transposed"])
+    arrived = wire.decode_message(wire.encode_message({"x": wire.tensor(np.float64(0.5))}),
+                                  make_tensor=lambda a, g: torch.from_numpy(a.copy()))
+    assert arrived["x"].shape == torch.Size([]), "a 0-d tensor sent to the worker stays 0-d"

@@ -130,7 +130,8 @@ class _Encoder:
         if arr.dtype == object or arr.dtype.kind not in "biufcUS?":
             raise TypeError(f"cannot send an array of dtype {arr.dtype}")
         key = f"a{len(self.arrays)}"
-        self.arrays[key] = np.ascontiguousarray(arr)
+        # np.ascontiguousarray would turn a 0-d array (a scalar loss) into shape [1]
+        self.arrays[key] = arr if arr.flags.c_contiguous else arr.copy(order="C")
         return {"__nd__": key, **{k: v for k, v in flags.items() if v}}
 
     def encode(self, value: Any) -> Any:

@@ -1,7 +1,8 @@
 """Calibrate hw0's training threshold: the reference solution on 20 seeds, in-process, no sandbox.
 
-Runs exactly what autograder/hw0/test_training.py runs in the worker (the same data, configuration,
-kit loop and accuracy computation), once per seed, with the reference's TaskConditionedNet,
+Runs exactly what autograder/hw0/test_training.py runs (the same pixel-shuffled data, configuration
+and kit loop; the accuracy of the docstring's concat network computed from the trained parameters, as
+the grader computes it), once per seed, with the reference's TaskConditionedNet,
 sample_task_batch and multitask_loss taken from solutions/hw0/hw0.ipynb. Prints every seed's mean test
 accuracy, the distribution, the pass rate at the grader's THRESHOLD, and the wrong-work figures that
 the threshold must stay above (majority label; an untrained model).
@@ -56,12 +57,18 @@ def run_seed(grader, ref: dict, seed: int, train_steps: bool = True) -> float:
                         tasks_per_batch=config["tasks_per_batch"], batch_size=config["batch_size"], lr=config["lr"],
                         seed=seed, progress=False)
     model.eval()
-    scores = []
+    values = {name: t.detach().double().numpy() for name, t in model.state_dict().items()}
+    probe_x = np.concatenate([t["x"][:6] for t in test])
+    probe_z = np.eye(len(train), dtype=np.float32)[np.repeat(np.arange(len(train)), 6)]
     with torch.no_grad():
-        for task, data in enumerate(test):
-            z = torch.eye(len(train))[[task] * len(data["y"])]
-            out = model(torch.from_numpy(data["x"]), z).double().numpy()
-            scores.append(grader.accuracy(out, data["y"]))
+        own = model(torch.from_numpy(probe_x), torch.from_numpy(probe_z)).double().numpy()
+    layers = grader.documented_network(values, own, probe_x, probe_z, len(train))
+    if layers is None:
+        raise RuntimeError("the reference's outputs are not the grader's documented concat network")
+    scores = []
+    for task, data in enumerate(test):
+        z = np.eye(len(train), dtype=np.float32)[[task] * len(data["y"])]
+        scores.append(grader.accuracy(grader.concat_forward(layers, data["x"], z), data["y"]))
     return float(np.mean(scores))
 
 

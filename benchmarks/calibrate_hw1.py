@@ -5,7 +5,7 @@ submitted MANN with the submitted mann_loss on grader-laid-out glyph episodes an
 held-out characters. This script runs the very same ``training_accuracy`` function in-process
 (no sandbox, one thread like a grading worker) against the reference cells of
 ``solutions/hw1/hw1.ipynb``, once per seed, and prints the pass rate at the test's threshold and
-the distribution of accuracies. It also runs the known-wrong variants that the training test is
+the distribution of accuracies (the grader scores the trained weights with its own MANN). It also runs the known-wrong variants that the training test is
 meant to catch, to show the gap.
 
 Run: ``python benchmarks/calibrate_hw1.py [--seeds 20] [--no-variants]``
@@ -25,6 +25,7 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "autograder" / "hw1"))  # the graders' conftest.py (their own MANN)
 
 from metakit.grading.authoring import notebook_module  # noqa: E402
 from metakit.grading.variants import apply_variant, load_variant  # noqa: E402
@@ -76,6 +77,10 @@ class LocalStudent:
         value = getattr(obj, name)(*map(self._arg, args), **{k: self._arg(v) for k, v in kwargs.items()})
         return value if keep else self._out(value)
 
+    def attr(self, obj, name: str, keep: bool = False):
+        value = getattr(obj, name)
+        return value if keep else self._out(value)
+
     def ref(self, target: str):
         return self._resolve(target)
 
@@ -124,9 +129,11 @@ def main() -> int:
             with tempfile.TemporaryDirectory() as tmp:
                 notebook = apply_variant(SOLUTION, variant, Path(tmp) / f"{variant.name}.ipynb")
                 module = load_cells(notebook)
-            accuracy, losses = test.training_accuracy(LocalStudent(module), seed=0)
-            verdict = "caught" if accuracy < test.THRESHOLD or not np.isfinite(losses).all() else "NOT CAUGHT"
-            print(f"variant {variant.name}: accuracy {accuracy:.3f} -> {verdict}")
+            run = test.training_run(LocalStudent(module), seed=0)
+            caught = run.accuracy < test.THRESHOLD or not np.isfinite(run.losses).all() or run.unchanged
+            print(f"variant {variant.name}: accuracy {run.accuracy:.3f}"
+                  f"{', unchanged ' + ','.join(run.unchanged) if run.unchanged else ''} -> "
+                  f"{'caught' if caught else 'NOT CAUGHT'}")
     return 0 if passed == len(acc) else 1
 
 

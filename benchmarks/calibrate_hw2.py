@@ -2,7 +2,8 @@
 
 ``autograder/hw2/test_training.py`` has two training checks: a short ProtoNet run with the submitted
 ``protonet_step`` and a short MAML meta-training run with the submitted ``MAML.outer_step``, both on
-easy glyph episodes, both scored by the grader on held-out characters. This script runs the very
+easy glyph episodes, both driven by the grader (its own initialisation, episodes and Adam steps on
+the submission's gradients) and scored by the grader's own forward on held-out characters. This script runs the very
 same ``protonet_training_accuracy`` / ``maml_training_accuracy`` functions in-process (no sandbox,
 one thread like a grading worker) against the reference cells of ``solutions/hw2/hw2.ipynb``, once
 per seed, and prints the pass rate at each threshold and the distribution. It also scores the
@@ -30,6 +31,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "autograder" / "hw2"))  # the graders import their conftest helpers
 
 from metakit.grading.authoring import notebook_module  # noqa: E402
+from metakit.grading.errors import GradingFailure  # noqa: E402
 from metakit.grading.variants import apply_variant, load_variant  # noqa: E402
 from metakit.grading.wire import TensorArg  # noqa: E402
 
@@ -150,7 +152,11 @@ def main() -> int:
                 continue
             with tempfile.TemporaryDirectory() as tmp:
                 module = load_cells(apply_variant(SOLUTION, variant, Path(tmp) / f"{variant.name}.ipynb"))
-            accuracy = run(LocalStudent(module), seed=0)
+            try:
+                accuracy = run(LocalStudent(module), seed=0)
+            except GradingFailure as failure:  # the grader stopped the run with a message
+                print(f"  variant {variant.name}: stopped ({str(failure)[:90]}) -> caught", flush=True)
+                continue
             verdict = "caught" if accuracy < settings["threshold"] else "NOT CAUGHT"
             print(f"  variant {variant.name}: accuracy {accuracy:.3f} -> {verdict}", flush=True)
     return 0 if all_pass else 1

@@ -107,19 +107,21 @@ def in_context(ref: dict, graders: dict, seeds: int) -> None:
 
 
 def tiny_fit(ref: dict, graders: dict, seeds: int) -> None:
+    """test_finetuning_fits_the_support_set: accuracy and loss on the 9 sentences, computed like the grader
+    (the trained weights in eval mode), on 20 tiny-BERT initialisations and minibatch seeds."""
     c, f = graders["conftest"], graders["test_finetune"]
-    accuracy, ratio = [], []
+    accuracy, loss_ratio = [], []
     for seed in range(seeds):
         torch.manual_seed(seed)
         model = tiny_classifier(3, seed=seed, **c.TINY)
-        losses = ref["finetune"](model, (c.TOY_TEXTS, torch.as_tensor(c.TOY_LABELS)), "all", steps=f.TINY_STEPS,
-                                 lr=3e-3, head_lr=3e-2, batch_size=6, seed=seed)
-        model.eval()
-        with torch.no_grad():
-            accuracy.append(float((model(c.TOY_TEXTS).argmax(1).numpy() == c.TOY_LABELS).mean()))
-        ratio.append(float(np.mean(losses[-5:]) / np.mean(losses[:5])))
+        ref["finetune"](model, (c.TOY_TEXTS, torch.as_tensor(c.TOY_LABELS)), "all", steps=f.TINY_STEPS,
+                        lr=3e-3, head_lr=3e-2, batch_size=f.FIT_BATCH, seed=seed)
+        logits = c.grader_logits(model, c.TOY_TEXTS)
+        p = c.softmax(logits)[np.arange(9), c.TOY_LABELS]
+        accuracy.append(float((logits.argmax(1) == c.TOY_LABELS).mean()))
+        loss_ratio.append(float(-np.log(p).mean() / np.log(3)))
     summary("tiny BERT support accuracy (all mode)", accuracy, 1.0)
-    summary("tiny BERT loss ratio last/first", ratio, 0.5, higher_is_better=False)
+    summary("tiny BERT support loss / log 3", loss_ratio, 0.5, higher_is_better=False)
 
 
 def real_lora(ref: dict, graders: dict, seeds: int) -> None:
@@ -145,12 +147,16 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--skip-real", action="store_true", help="skip the real-model check (the slowest)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the grading worker uses 1)")
+    parser.add_argument("--parts", default="in_context,tiny_fit,real", help="comma-separated parts to run")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    parts = set(args.parts.split(","))
     ref, graders = load_reference(), load_graders()
-    in_context(ref, graders, args.seeds)
-    tiny_fit(ref, graders, args.seeds)
-    if not args.skip_real:
+    if "in_context" in parts:
+        in_context(ref, graders, args.seeds)
+    if "tiny_fit" in parts:
+        tiny_fit(ref, graders, args.seeds)
+    if not args.skip_real and "real" in parts:
         real_lora(ref, graders, args.seeds)
 
 

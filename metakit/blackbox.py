@@ -15,9 +15,10 @@ What the kit gives around them:
   on the same held-out episodes every ``eval_every`` steps, curves for
   :func:`metakit.plot.learning_curves`.
 * :func:`evaluate_blackbox` and :func:`query_accuracy`: accuracy on the query row (the last row)
-  computed from predictions. Evaluation hides the true query labels from the model: the query
-  row of the labels the model receives is a random permutation, so a model that reads its query
-  labels scores chance on held-out episodes instead of a flattering 100%.
+  computed from predictions. Evaluation hides the true query labels from the model: every query
+  label the model receives is a class drawn at random, independently of the others (so not a
+  shuffle of the classes: the kit holds no part of ``make_batch``), and a model that reads its
+  query labels scores chance on held-out episodes instead of a flattering 100%.
 * :func:`fit_fixed_batches`: training on episodes given as index arrays (what the hidden graders
   use to train a submitted model on grader-chosen data).
 """
@@ -151,14 +152,17 @@ def query_accuracy(predictions: torch.Tensor, labels: torch.Tensor) -> float:
 
 
 def hide_query_labels(labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """A copy of ``labels`` ``[B, K+1, N, N]`` whose query row is a fresh random permutation.
+    """A copy of ``labels`` ``[B, K+1, N, N]`` whose query row holds decoys: one-hot labels of
+    classes drawn uniformly at random, each query on its own (a row may name a class twice).
 
     The model should never use its query labels; feeding it random ones at evaluation makes a
-    model that does visibly fail, where zeros would only hide the mistake.
+    model that does visibly fail, where zeros would only hide the mistake. The decoys are
+    deliberately not a permutation of the classes: shuffling the query row is part of the
+    student's ``make_batch``, not of the kit.
     """
     b, _, n, _ = labels.shape
-    order = torch.rand(b, n, generator=generator).argsort(dim=1)
-    decoy = torch.eye(n, dtype=labels.dtype)[order].to(labels.device)
+    classes = torch.randint(n, (b, n), generator=generator)  # [B, N], independent draws
+    decoy = torch.nn.functional.one_hot(classes, n).to(dtype=labels.dtype, device=labels.device)
     hidden = labels.clone()
     hidden[:, -1] = decoy
     return hidden

@@ -576,46 +576,6 @@ class ProbeNet(MultiTaskNet):
         return [self.shared.weight, self.shared.bias] if self.claims_shared else []
 
 
-# ============================================================================ checking helpers
-def shared_parameter_names(model: nn.Module) -> list[str]:
-    """Names (as in ``named_parameters``) of what ``model.shared_parameters()`` returns, in that order.
-
-    Raises ValueError if it returns something that is not one of the model's parameters.
-    """
-    by_id = {id(p): name for name, p in model.named_parameters()}
-    shared = list(model.shared_parameters())
-    names = []
-    for i, p in enumerate(shared):
-        if id(p) not in by_id:
-            raise ValueError(f"shared_parameters()[{i}] (shape {tuple(getattr(p, 'shape', ()))}) is not a "
-                             f"parameter of the model (return the nn.Parameter objects themselves)")
-        names.append(by_id[id(p)])
-    return names
-
-
-def output_gradients(model: nn.Module, x: torch.Tensor, z: torch.Tensor,
-                     weights: torch.Tensor | None = None) -> dict[str, np.ndarray]:
-    """Gradient of ``sum(weights * model(x, z))`` on every named parameter (zeros where unused).
-
-    ``weights`` defaults to ones of the output's shape. ``.grad`` of the model is left untouched.
-    """
-    params = dict(model.named_parameters())
-    out = model(x, z)
-    w = torch.ones_like(out) if weights is None else weights.to(out.dtype)
-    grads = torch.autograd.grad((out * w).sum(), list(params.values()), allow_unused=True)
-    return {name: (np.zeros(tuple(p.shape)) if g is None else g.detach().cpu().double().numpy())
-            for (name, p), g in zip(params.items(), grads)}
-
-
-def loss_gradients(model: nn.Module, batch: TaskBatch) -> dict[str, np.ndarray]:
-    """Gradient of ``batch.loss(model(batch.x, batch.z))`` on every named parameter (zeros where unused)."""
-    params = dict(model.named_parameters())
-    loss = batch.loss(model(batch.x, batch.z))
-    grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
-    return {name: (np.zeros(tuple(p.shape)) if g is None else g.detach().cpu().double().numpy())
-            for (name, p), g in zip(params.items(), grads)}
-
-
 # ============================================================================ training
 @dataclass
 class TrainResult:

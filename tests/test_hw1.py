@@ -116,15 +116,27 @@ def test_query_accuracy_rejects_bad_shapes():
         blackbox.query_accuracy(torch.zeros(2, 2, 3), torch.zeros(2, 2, 3, 3))
 
 
-def test_hide_query_labels_replaces_only_the_query_row_with_permutations():
+def test_hide_query_labels_replaces_only_the_query_row_with_random_classes():
     labels = torch.eye(4).expand(64, 3, 4, 4).clone()
     hidden = blackbox.hide_query_labels(labels, torch.Generator().manual_seed(0))
     assert torch.equal(hidden[:, :2], labels[:, :2])
-    assert torch.equal(hidden[:, -1].sum(1), torch.ones(64, 4)) and torch.equal(hidden[:, -1].sum(2), torch.ones(64, 4))
-    assert not torch.equal(hidden[:, -1], labels[:, -1])
+    decoys = hidden[:, -1]
+    assert torch.equal(decoys.sum(2), torch.ones(64, 4)) and set(decoys.unique().tolist()) == {0.0, 1.0}
+    assert not torch.equal(decoys, labels[:, -1])
     again = blackbox.hide_query_labels(labels, torch.Generator().manual_seed(0))
     assert torch.equal(hidden, again)
     assert torch.equal(labels, torch.eye(4).expand(64, 3, 4, 4)), "the input must not change"
+
+
+def test_hide_query_labels_is_not_a_shuffle_of_the_classes():
+    """The kit must not hold the query-row shuffle of make_mann_batch: its decoys are independent
+    draws, so most rows name some class twice (a permutation never does)."""
+    labels = torch.eye(4).expand(500, 2, 4, 4).clone()
+    decoys = blackbox.hide_query_labels(labels, torch.Generator().manual_seed(1))[:, -1]
+    is_permutation = (decoys.sum(1) == 1).all(dim=1)  # [B]: every class named once
+    assert is_permutation.float().mean() < 0.2  # 4!/4^4 = 9% of independent draws are permutations
+    reference_shuffle = torch.eye(4)[torch.rand(500, 4, generator=torch.Generator().manual_seed(1)).argsort(1)]
+    assert not torch.equal(decoys, reference_shuffle)
 
 
 def test_evaluation_is_honest_and_repeatable():

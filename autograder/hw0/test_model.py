@@ -1,9 +1,23 @@
-"""Hidden graders of hw0: TaskConditionedNet, checked by behaviour (outputs and gradient supports)."""
+"""Hidden graders of hw0: TaskConditionedNet, checked by behaviour (outputs and gradient supports).
+
+Nothing relies on the student's names: layers are recognised by their shapes, the network's function
+is compared with the docstring's formula computed here from grader-chosen parameter values, and which
+task touches which parameter is read from gradients (a backward in the worker's harness).
+"""
 import numpy as np
 
-from conftest import (HIDDEN, MODES, NUM_OUTPUTS, NUM_TASKS, build_model, gradient_supports, one_hot, outputs,
-                      own_parameters, raises_value_error, random_images, shared_names, sharing)
-from metakit.grading import check, close, fail, graded
+from conftest import (HARNESS, HIDDEN, MODES, NUM_OUTPUTS, NUM_TASKS, build_model, designed_values,
+                      documented_forward, gradient_supports, one_hot, outputs, own_parameters, parameter_count,
+                      parameter_shapes, raised, random_images, require_responsive, shared_count, shared_names,
+                      sharing)
+from metakit.grading import check, close, fail, graded, partial_credit, tensor
+
+# sizes that no two layers share, so that shapes say which layer is which
+ARCH_TASKS, ARCH_OUTPUTS, ARCH_HIDDEN = 3, 5, 6
+
+
+def sizes(shapes: dict) -> int:
+    return int(sum(np.prod(s) for s in shapes.values()))
 
 
 @graded(points=1, timeout=40)
@@ -11,13 +25,79 @@ def test_model_modes_and_shapes(student):
     """every conditioning builds a network that maps x [B, 1, 28, 28] and z [B, T] to [B, O]; unknown ones raise"""
     x = random_images(5, seed=1)
     z = one_hot([0, 1, 2, 0, 1])
+    check(student.call("builtins:issubclass", student.ref("TaskConditionedNet"),
+                       student.ref("metakit.multitask:MultiTaskNet")) is True,
+          "TaskConditionedNet should be a subclass of the kit's MultiTaskNet")
     for mode in MODES:
-        outputs(student, build_model(student, mode), x, z, mode)
+        model = build_model(student, mode)
+        outputs(student, model, x, z, mode)
+        require_responsive(student, model, mode)
     wide = build_model(student, "concat", num_outputs=7)
     outputs(student, wide, x, z, "concat", num_outputs=7)
-    ok, what = raises_value_error(student, "TaskConditionedNet", num_tasks=3, num_outputs=4,
-                                  conditioning="telepathic", hidden=8)
-    check(ok, f'TaskConditionedNet(conditioning="telepathic") should raise ValueError; {what}')
+    single = build_model(student, "concat", num_tasks=1, num_outputs=1)
+    outputs(student, single, x, one_hot([0] * 5, 1), "concat", num_outputs=1)
+    ok, text = raised(student, "TaskConditionedNet", num_tasks=3, num_outputs=4, conditioning="telepathic", hidden=8)
+    check(ok, 'TaskConditionedNet(conditioning="telepathic") should raise ValueError; '
+              + (text.splitlines()[0] if text else "it returned without raising"))
+    missing = [m for m in MODES if m not in text]
+    check(not missing, f"the ValueError for an unknown conditioning should name the five conditionings; it does not "
+                       f"name {missing}")
+
+
+@graded(points=1, timeout=40)
+def test_model_sizes_and_defaults(student):
+    """the layers have the documented sizes (hidden, num_tasks, num_outputs) and the defaults are concat, hidden=64"""
+    t, o = ARCH_TASKS, ARCH_OUTPUTS
+    for mode in MODES:
+        for hidden in (ARCH_HIDDEN, 9):
+            model = student.call("TaskConditionedNet", t, o, mode, hidden, keep=True)
+            got, expected = sizes(parameter_shapes(student, model, mode)), parameter_count(mode, t, o, hidden)
+            check(got == expected,
+                  f'TaskConditionedNet({t}, {o}, "{mode}", hidden={hidden}) has {got} parameter entries; the documented '
+                  f'network (784 -> hidden -> hidden -> {o}, z read as the table says) has {expected}')
+    default = student.call("TaskConditionedNet", t, o, keep=True)
+    got = sizes(parameter_shapes(student, default))
+    check(got == parameter_count("concat", t, o, 64),
+          f"TaskConditionedNet({t}, {o}) with the default conditioning and hidden has {got} parameter entries; the "
+          f'defaults conditioning="concat", hidden=64 give {parameter_count("concat", t, o, 64)}')
+    shared = sum(int(np.prod(np.shape(p))) for p in student.method(default, "shared_parameters"))
+    check(shared == shared_count("concat", t, o, 64),
+          f"TaskConditionedNet({t}, {o}) should be the concat network (the default): its shared_parameters() hold "
+          f'{shared} entries, the concat network shares {shared_count("concat", t, o, 64)}')
+
+
+@graded(points=5, timeout=60)
+def test_model_matches_documented_architecture(student):
+    """each conditioning computes the docstring's network: where z enters, where the ReLUs sit, the gate and heads"""
+    t, o, h = ARCH_TASKS, ARCH_OUTPUTS, ARCH_HIDDEN
+    x = random_images(7, seed=41)
+    z = np.zeros((7, t), np.float32)
+    z[[0, 1, 2, 3], [0, 1, 2, 0]] = 1.0                  # one-hot rows of different tasks
+    z[5] = [0.6, -0.7, 1.3]                               # the formulas hold for any z
+    z[6] = [0.0, 0.5, 0.5]                                # row 4 stays z = 0
+    failures = []
+    for number, mode in enumerate(MODES):
+        student.call(f"{HARNESS}:set_seed", number)
+        model = student.call("TaskConditionedNet", num_tasks=t, num_outputs=o, conditioning=mode, hidden=h, keep=True)
+        try:
+            values, layers = designed_values(parameter_shapes(student, model, mode), mode, t, o, h, seed=50 + number)
+        except Exception as exc:  # noqa: BLE001 - a failure message, reported per mode
+            failures.append(str(exc))
+            continue
+        student.call(f"{HARNESS}:load_arrays", model, values)
+        got = outputs(student, model, x, z, mode, num_outputs=o)
+        expected = documented_forward(mode, layers, x, z)
+        if not np.allclose(got, expected, atol=1e-4, rtol=1e-4):
+            rows = sorted({int(r) for r in np.nonzero(~np.isclose(got, expected, atol=1e-4, rtol=1e-4))[0]})
+            failures.append(f'conditioning="{mode}": with parameters set by the grader, the outputs differ from the '
+                            f"docstring's network on rows {rows} of the batch (largest difference "
+                            f"{np.abs(got - expected).max():.3g}; rows 0-3 have one-hot z, row 4 z = 0, rows 5-6 mixed "
+                            f"z); check where z enters, where the ReLUs sit and which layers are per task")
+    if failures:
+        passed = len(MODES) - len(failures)
+        if passed == 0:
+            fail("; ".join(failures))
+        partial_credit(passed / len(MODES), "; ".join(failures))
 
 
 @graded(points=2, timeout=40)
@@ -40,6 +120,7 @@ def test_independent_shares_nothing(student):
 def test_independent_gate(student):
     """"independent": the output is the gate sum_t z_t f_t(x) (zero when z = 0, linear in z)"""
     model = build_model(student, "independent", seed=3)
+    require_responsive(student, model, "independent")
     x = random_images(4, seed=3)
     zero = outputs(student, model, x, np.zeros((4, NUM_TASKS), np.float32), "independent")
     close(zero, np.zeros_like(zero), atol=1e-6,
@@ -82,10 +163,10 @@ def test_shared_parameters_match_gradients(student):
         groups = sharing(supports)
         check(not groups["mixed"], f'with conditioning="{mode}" the parameters {sorted(groups["mixed"])} are '
                                    f'shared by some pairs of tasks but not others')
-        sizes = {name: mask.size for name, mask in supports[0].items()}
-        shared_size = sum(sizes[n] for n in groups["shared"])
-        check(shared_size >= 0.5 * sum(sizes.values()),
-              f'with conditioning="{mode}" only {shared_size} of {sum(sizes.values())} parameter entries get '
+        entries = {name: mask.size for name, mask in supports[0].items()}
+        shared_size = sum(entries[n] for n in groups["shared"])
+        check(shared_size >= 0.5 * sum(entries.values()),
+              f'with conditioning="{mode}" only {shared_size} of {sum(entries.values())} parameter entries get '
               f'gradient from every task: all but the task embedding should be shared')
         names = set(shared_names(student, model, mode))
         check(names == groups["shared"],
@@ -114,6 +195,7 @@ def test_rows_use_their_own_descriptor(student):
     task_ids = [2, 0, 1, 1, 0, 2]
     for mode in MODES:
         model = build_model(student, mode, seed=7)
+        require_responsive(student, model, mode)
         mixed = outputs(student, model, x, one_hot(task_ids), mode)
         for t in range(NUM_TASKS):
             rows = [i for i, tid in enumerate(task_ids) if tid == t]
@@ -127,6 +209,7 @@ def test_rows_use_their_own_descriptor(student):
 def test_multiplicative_gate_switches_off(student):
     """"multiplicative": with z = 0 the gate G z switches every feature off, so x no longer matters"""
     model = build_model(student, "multiplicative", seed=8)
+    require_responsive(student, model, "multiplicative")
     zero = np.zeros((3, NUM_TASKS), np.float32)
     first = outputs(student, model, random_images(3, seed=8), zero, "multiplicative")
     second = outputs(student, model, random_images(3, seed=9), zero, "multiplicative")

@@ -4,6 +4,9 @@ The grader builds episodes whose every image is unique random noise, sends them 
 an ``Episodes`` object, and finds each returned image among the images it sent: so it knows, for
 every cell of the returned grid, which class and which drawing the student put there, and checks
 the layout, the labels and the shuffling from that, never from numbers the student computed.
+Images must come back exactly as sent (the layout copies pixels, it never changes them), and every
+property test (shapes, determinism) also requires a batch that holds the episode's images with
+their own labels, so constant or random batches earn nothing.
 """
 from __future__ import annotations
 
@@ -52,7 +55,8 @@ def call_batch(student, episodes: dict[str, np.ndarray], generator_seed: int, ge
 def identify(images: np.ndarray, episodes: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For every returned cell [B, K+1, N]: (kind 0 support / 1 query / -1 unknown, class, drawing).
 
-    Each returned image is matched to the nearest image the grader sent in the same episode.
+    Each returned image is matched to an image the grader sent in the same episode, exactly: the
+    layout copies pixels, so any change (a rescaling, a rounding) leaves a cell unidentified.
     """
     support, query = episodes["support"], episodes["query"]
     batch, ways, shots = support.shape[:3]
@@ -68,7 +72,7 @@ def identify(images: np.ndarray, episodes: dict[str, np.ndarray]) -> tuple[np.nd
     for b in range(batch):
         dist = np.abs(cells[b][:, None, :] - sent[b][None, :, :]).max(axis=-1)  # [cells, sent]
         nearest = dist.argmin(axis=1)
-        found = dist[np.arange(len(nearest)), nearest] < 1e-4
+        found = dist[np.arange(len(nearest)), nearest] == 0.0
         kind[b] = np.where(found, kind_of[nearest], -1)
         cls[b] = np.where(found, class_of[nearest], -1)
         drawing[b] = np.where(found, drawing_of[nearest], -1)
@@ -80,8 +84,16 @@ def require_known_images(kind: np.ndarray) -> None:
     unknown = int((kind < 0).sum())
     check(unknown == 0, f"{unknown} of the {kind.size} returned images are none of the episode's images: "
                         f"each cell of images[b, k, j] should be one support or query image of episode b, "
-                        f"flattened to 784 values and otherwise unchanged (no normalisation, no mixing of "
-                        f"pixels from different images: check the order of permute/reshape)")
+                        f"flattened to 784 values and otherwise exactly unchanged (no normalisation or "
+                        f"rescaling, no change of precision, no mixing of pixels from different images: check "
+                        f"the order of permute/reshape)")
+
+
+def require_labels_of_images(labels: np.ndarray, cls: np.ndarray) -> None:
+    """labels[b, k, j] must be the one-hot class of the image in cell (b, k, j)."""
+    wrong = labels.argmax(axis=-1) != cls
+    check(not wrong.any(), f"{int(wrong.sum())} of {wrong.size} cells carry a label that is not the class of "
+                           f"their image: labels[b, k, j] should be the one-hot class of images[b, k, j]")
 
 
 def require_one_hot(labels: np.ndarray) -> None:
@@ -95,7 +107,8 @@ def require_one_hot(labels: np.ndarray) -> None:
 @graded(points=2, timeout=40)
 def test_batch_shapes_and_one_hot(student):
     """make_mann_batch returns images [B, K+1, N, 784] and one-hot labels [B, K+1, N, N], float32"""
-    for seed, (batch, ways, shots) in enumerate([(4, 3, 2), (3, 2, 1), (2, 5, 1), (2, 4, 3)]):
+    configs = [(4, 3, 2), (3, 2, 1), (2, 5, 1), (2, 4, 3), (1, 3, 2), (2, 1, 1), (1, 2, 4), (3, 6, 1)]
+    for seed, (batch, ways, shots) in enumerate(configs):
         episodes = random_episodes(100 + seed, batch, ways, shots)
         ref = send_episodes(student, episodes)
         generator = student.call("metakit.grading.harness:generator", seed, keep=True)
@@ -109,7 +122,12 @@ def test_batch_shapes_and_one_hot(student):
                   f"{getattr(value, 'dtype', type(value).__name__)}")
             as_array(value, f"{what} of a batch of {batch} {ways}-way {shots}-shot episodes "
                             f"([B, K+1, N, ...] with B={batch}, K={shots}, N={ways})", shape=shape)
-        require_one_hot(np.asarray(out[1], dtype=np.float64))
+        labels = np.asarray(out[1], dtype=np.float64)
+        require_one_hot(labels)
+        # the shapes only count when the batch holds the episode's images with their own labels
+        kind, cls, _ = identify(np.asarray(out[0], dtype=np.float64), episodes)
+        require_known_images(kind)
+        require_labels_of_images(labels, cls)
 
 
 @graded(points=2, timeout=30)
@@ -214,6 +232,13 @@ def test_query_row_is_shuffled(student):
                         f"some position {100 * (1 / ways + worst):.0f}% or {100 * (1 / ways - worst):.0f}% of the "
                         f"time instead of about {100 / ways:.0f}% (a fixed reordering, such as a reversal or a "
                         f"rotation, is not a shuffle)")
+    permutations = list(itertools.permutations(range(ways)))
+    share = np.array([float((orders == np.array(p)).all(axis=1).mean()) for p in permutations])
+    check(np.abs(share - 1 / len(permutations)).max() < 0.06,
+          f"over {total} episodes the {len(permutations)} possible orders of the {ways} query images do not come "
+          f"up equally often (each should be about {100 / len(permutations):.0f}%; yours range from "
+          f"{100 * share.min():.0f}% to {100 * share.max():.0f}%): draw a uniformly random permutation for each "
+          f"episode (torch.randperm, or argsort of torch.rand), not a random shift or a random swap")
 
 
 @graded(points=1, timeout=30)
@@ -233,3 +258,16 @@ def test_batch_uses_the_generator(student):
     check(not np.array_equal(first[1][:, shots], other[1][:, shots]),
           "generators with different seeds gave the same query order for all 30 episodes: the order "
           "should come from the generator")
+    generator = student.call("metakit.grading.harness:generator", 11, keep=True)
+    again = call_batch(student, episodes, generator_seed=0, generator=generator)
+    then = call_batch(student, episodes, generator_seed=0, generator=generator)
+    check(np.array_equal(again[1], first[1]),
+          "a generator seeded 11 gave another batch the second time: use only `generator` for randomness")
+    check(not np.array_equal(then[1][:, shots], again[1][:, shots]),
+          "two successive calls with the same generator gave the same query order for all 30 episodes: every "
+          "batch needs new random orders, so draw them from `generator` itself (it advances as you draw), "
+          "not from a copy or a new generator seeded from it")
+    # determinism only counts for a batch that is right
+    kind, cls, _ = identify(first[0], episodes)
+    require_known_images(kind)
+    require_labels_of_images(first[1], cls)

@@ -2,10 +2,15 @@
 
 Everything but the model and the loss is the grader's: it lays out the training episodes itself
 (easy 2-way 1-shot episodes of the kit's glyphs, sent as a pool of training characters plus index
-arrays, so a bug in make_mann_batch costs points in its own tests only), the kit's public
-``fit_fixed_batches`` runs Adam in the worker, and the grader then sends episodes of held-out
-characters whose query labels it has replaced by random ones, and computes the accuracy itself
-from the predictions that come back.
+arrays, so a bug in make_mann_batch costs points in its own tests only), and the kit's public
+``fit_fixed_batches`` runs Adam in the worker on the student's MANN and mann_loss.
+
+What is scored is never the student's own forward or whatever object comes back: the grader reads
+the trained parameters of layer1 and layer2 (which must all have changed, and have the documented
+shapes), runs its own MANN (``conftest.reference_forward``, in the grading process) with them on
+episodes of held-out characters, and computes the accuracy itself. A model that answers by some
+fixed rule (a pixel nearest neighbour, say) instead of through its trained LSTMs, or a training
+loop replaced by one that does not train, scores chance here.
 
 ``training_accuracy`` is also what ``benchmarks/calibrate_hw1.py`` runs, in-process, on 20 seeds.
 """
@@ -13,9 +18,12 @@ from __future__ import annotations
 
 import functools
 
-import numpy as np
+from typing import NamedTuple
 
-from metakit.grading import as_array, check, graded, tensor
+import numpy as np
+from conftest import layer_names, model_state, reference_forward
+
+from metakit.grading import as_array, check, graded
 
 WAYS, SHOTS = 2, 1
 HIDDEN = 48
@@ -67,42 +75,66 @@ def held_out_inputs(rng: np.random.Generator, pool: np.ndarray) -> tuple[np.ndar
     return images, sent, truth
 
 
-def training_accuracy(student, seed: int = 0) -> tuple[float, list[float]]:
-    """Train the student's MANN with its mann_loss on grader-laid-out glyph episodes; return the
-    held-out query accuracy (computed here) and the training losses."""
+class TrainingRun(NamedTuple):
+    accuracy: float  # held-out query accuracy of the grader's MANN with the trained weights
+    losses: list[float]  # as reported by the training loop in the worker (for the message only)
+    unchanged: list[str]  # LSTM parameters that training did not change
+    finite: bool  # every trained parameter is finite
+
+
+def training_run(student, seed: int = 0) -> TrainingRun:
+    """Train the student's MANN with its mann_loss on grader-laid-out glyph episodes; score the
+    trained weights with the grader's own MANN on held-out characters (here, not in the worker)."""
     train_pool, test_pool = glyph_pools()
     rng = np.random.default_rng(seed)
     picks, labels = layout_indices(rng, train_pool.shape[0], train_pool.shape[1], STEPS * META_BATCH, WAYS, SHOTS)
     picks = picks.reshape(STEPS, META_BATCH, *picks.shape[1:])
     labels = labels.reshape(STEPS, META_BATCH, *labels.shape[1:])
     student.call("metakit.grading.harness:set_seed", seed)
+    what = f"MANN({WAYS}, {SHOTS + 1}, {HIDDEN})"
     model = student.call("MANN", WAYS, SHOTS + 1, HIDDEN, keep=True)
+    before = model_state(student, model, WAYS, HIDDEN, what)
     loss_fn = student.ref("mann_loss")
     losses = student.call("metakit.blackbox:fit_fixed_batches", model, loss_fn, train_pool, picks, labels,
                           lr=LR, seed=seed)
     losses = [float(x) for x in as_array(losses, "the training losses").reshape(-1)]
+    after = model_state(student, model, WAYS, HIDDEN, f"the trained {what}")
+    unchanged = [name for name in layer_names() if np.abs(after[name] - before[name]).max() < 1e-6]
+    finite = all(np.isfinite(after[name]).all() for name in layer_names())
     images, sent, truth = held_out_inputs(rng, test_pool)
-    student.method(model, "eval")
-    scores = as_array(student.method(model, "forward", tensor(images), tensor(sent)),
-                      "MANN.forward on held-out episodes", shape=(EVAL_EPISODES, SHOTS + 1, WAYS, WAYS))
-    accuracy = float((scores[:, -1].argmax(axis=-1) == truth).mean())
-    return accuracy, losses
+    accuracy = 0.0
+    if finite:
+        scores = reference_forward(after, images, sent)
+        accuracy = float((scores[:, -1].argmax(axis=-1) == truth).mean())
+    return TrainingRun(accuracy, losses, unchanged, finite)
 
 
-@graded(points=4, timeout=90)
+def training_accuracy(student, seed: int = 0) -> tuple[float, list[float]]:
+    """(held-out accuracy, training losses) of :func:`training_run`; what the calibration prints."""
+    run = training_run(student, seed)
+    return run.accuracy, run.losses
+
+
+@graded(points=4, timeout=180)
 def test_training_reaches_accuracy(student):
     """a short meta-training run of your MANN and mann_loss beats chance clearly on held-out characters"""
-    accuracy, losses = training_accuracy(student, seed=0)
-    check(len(losses) == STEPS and np.isfinite(losses).all(),
-          f"the training loss became NaN or inf after {len(losses)} of {STEPS} Adam steps (lr {LR:g}): check "
-          f"mann_loss (a log of a softmax computed by hand? use F.cross_entropy on the scores)")
-    first, last = float(np.mean(losses[:20])), float(np.mean(losses[-50:]))
-    check(accuracy >= THRESHOLD,
+    run = training_run(student, seed=0)
+    losses = run.losses
+    check(len(losses) == STEPS and np.isfinite(losses).all() and run.finite,
+          f"the training loss or the weights became NaN or inf after {len(losses)} of {STEPS} Adam steps "
+          f"(lr {LR:g}): check mann_loss (a log of a softmax computed by hand? use F.cross_entropy on the scores)")
+    check(not run.unchanged,
+          f"{STEPS} Adam steps on your mann_loss left {', '.join(run.unchanged[:4])} of MANN unchanged: the "
+          f"scores must come from layer1 and layer2 (forward runs the images and labels through both LSTMs, "
+          f"and the loss is computed from those scores), so that training moves every parameter")
+    first, last = (float(np.mean(losses[:20])), float(np.mean(losses[-50:]))) if losses else (float("nan"),) * 2
+    check(run.accuracy >= THRESHOLD,
           f"after {STEPS} Adam steps (lr {LR:g}, meta-batch {META_BATCH}) on {WAYS}-way {SHOTS}-shot glyph "
           f"episodes laid out by the grader, your MANN(hidden_dim={HIDDEN}) trained with your mann_loss "
-          f"classifies {100 * accuracy:.1f}% of the queries of {EVAL_EPISODES} episodes of held-out characters "
-          f"correctly; the reference reaches at least {100 * THRESHOLD:.0f}% (chance: {100 / WAYS:.0f}%). "
-          f"The training loss went from {first:.3f} to {last:.3f}. The held-out episodes carry random query "
-          f"labels: a model that reads its query labels instead of zeroing them scores chance here. Also "
-          f"check that forward does not change its labels argument in place (the loss needs them) and that "
-          f"the support labels reach the LSTM")
+          f"classifies {100 * run.accuracy:.1f}% of the queries of {EVAL_EPISODES} episodes of held-out "
+          f"characters correctly (scored with the trained layer1 and layer2 weights run as the handout's MANN); "
+          f"the reference reaches at least {100 * THRESHOLD:.0f}% (chance: {100 / WAYS:.0f}%). The training "
+          f"loss went from {first:.3f} to {last:.3f}. Check that forward zeroes the query labels (a model "
+          f"trained to read them learns nothing about the images), that it does not change its labels "
+          f"argument in place (the loss needs them), that the support labels reach the LSTM, and that the "
+          f"loss is the cross-entropy of the query row")

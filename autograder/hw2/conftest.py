@@ -166,3 +166,83 @@ def protonet_reference(features_s: np.ndarray, labels_s: np.ndarray, features_q:
         "support_acc": float((logits(features_s).argmax(1) == labels_s).mean()),
         "query_acc": float((lq.argmax(1) == labels_q).mean()),
     }
+
+
+# ------------------------------------------------------------------------------- training runs, driven from here
+class Adam:
+    """Adam (PyTorch's defaults: betas 0.9, 0.999, eps 1e-8) on a dict of float64 arrays.
+
+    The training tests run the optimizer here, in the grading process, on the gradients the
+    student's code produces in the worker, so the parameters the grader scores are exactly its own
+    initialisation moved by Adam along those gradients: nothing the worker returns can replace them.
+    """
+
+    def __init__(self, params: dict[str, np.ndarray], lr: float, betas=(0.9, 0.999), eps: float = 1e-8) -> None:
+        self.params = {k: np.asarray(v, np.float64).copy() for k, v in params.items()}
+        self.lr, (self.beta1, self.beta2), self.eps = lr, betas, eps
+        self.m = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.v = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.t = 0
+
+    def step(self, grads: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        self.t += 1
+        for k, g in grads.items():
+            self.m[k] = self.beta1 * self.m[k] + (1 - self.beta1) * g
+            self.v[k] = self.beta2 * self.v[k] + (1 - self.beta2) * g * g
+            m_hat = self.m[k] / (1 - self.beta1 ** self.t)
+            v_hat = self.v[k] / (1 - self.beta2 ** self.t)
+            self.params[k] = self.params[k] - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        return self.params
+
+    def float32(self) -> dict[str, np.ndarray]:
+        return {k: v.astype(np.float32) for k, v in self.params.items()}
+
+
+def sample_tasks(pool: np.ndarray, rng: np.random.Generator, count: int, ways: int, shots: int,
+                 queries: int) -> list[tuple]:
+    """``count`` training tasks from a uint8 pool [C, 20, 28, 28]: random classes in a random label
+    order, rows shuffled (float32 images in [0, 1], int64 labels)."""
+    tasks = []
+    for _ in range(count):
+        classes = rng.choice(pool.shape[0], ways, replace=False)
+        drawers = np.stack([rng.permutation(pool.shape[1])[: shots + queries] for _ in classes])
+        images = pool[classes[:, None], drawers].astype(np.float32) / 255.0           # [N, K+Q, 28, 28]
+        labels = np.repeat(np.arange(ways), shots + queries).reshape(ways, shots + queries)
+
+        def part(sl: slice) -> tuple[np.ndarray, np.ndarray]:
+            x, y = images[:, sl].reshape(-1, 1, 28, 28), labels[:, sl].reshape(-1).astype(np.int64)
+            order = rng.permutation(len(y))
+            return np.ascontiguousarray(x[order]), y[order]
+
+        tasks.append((*part(slice(0, shots)), *part(slice(shots, shots + queries))))
+    return tasks
+
+
+def protonet_init(hidden: int, seed: int) -> dict[str, np.ndarray]:
+    """The ProtoNet embedding's starting parameters, chosen here: PyTorch's default initialisation
+    of ``metakit.fewshot.ProtoNetEmbedding(hidden)`` under ``seed`` (built in the grading process)."""
+    from metakit.fewshot import ProtoNetEmbedding
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = ProtoNetEmbedding(hidden=hidden)
+    return {name: p.detach().numpy().astype(np.float32).copy() for name, p in model.named_parameters()}
+
+
+def protonet_embed(params: dict[str, np.ndarray], x: np.ndarray, stats_x: np.ndarray) -> np.ndarray:
+    """The grader's own conv4 embedding (float64): four blocks of 3x3 stride-2 convolution (with bias),
+    batch norm, ReLU; flattened. Batch norm normalises with the statistics of ``stats_x`` (training
+    images chosen by the grader), not with anything the worker kept. x [M, 1, 28, 28] -> [M, 4 * hidden]."""
+    p = {k: torch.tensor(np.asarray(v, np.float64)) for k, v in params.items()}
+    h = torch.tensor(np.concatenate([stats_x, x]), dtype=torch.float64)
+    n_stats = len(stats_x)
+    with torch.no_grad():
+        for block in range(4):
+            conv, bn = f"blocks.{3 * block}", f"blocks.{3 * block + 1}"
+            h = F.conv2d(h, p[f"{conv}.weight"], p[f"{conv}.bias"], stride=2, padding=1)
+            ref = h[:n_stats]
+            mean = ref.mean(dim=(0, 2, 3), keepdim=True)
+            var = ref.var(dim=(0, 2, 3), unbiased=False, keepdim=True)
+            h = (h - mean) / torch.sqrt(var + 1e-5)
+            h = torch.relu(h * p[f"{bn}.weight"].view(1, -1, 1, 1) + p[f"{bn}.bias"].view(1, -1, 1, 1))
+    return h[n_stats:].flatten(1).numpy()

@@ -229,7 +229,9 @@ def test_outer_step_second_order_meta_gradient(student):
     maml, params, lrs = _maml(student, seed=40)
     tasks = _tasks(seed=41)
     first, second = _references(params, lrs, tasks)
-    _outer_step(student, maml, tasks, True)
+    loss, _, _ = _outer_step(student, maml, tasks, True)
+    close(as_array(loss, "outer_step's meta_loss").reshape(()), second["loss"], atol=1e-4, rtol=1e-4,
+          what="outer_step(train=True)'s meta-loss (the loss of this step, before the update)")
     after, _ = _state(student, maml, params)
     _check_meta_gradient(_applied_gradient(params, after, 1.0), second["grads"], first["grads"], "second-order",
                          "first-order", "with first_order=False the inner gradients need create_graph=True "
@@ -275,7 +277,14 @@ def test_learned_inner_lrs_receive_gradients(student):
 def test_outer_step_eval_leaves_parameters_unchanged(student):
     """outer_step(train=False) changes neither the parameters nor the inner learning rates"""
     maml, params, lrs = _maml(student, learn=True, seed=70)
-    _outer_step(student, maml, _tasks(seed=71), False)
+    tasks = _tasks(seed=71)
+    loss, support_accs, query_acc = _outer_step(student, maml, tasks, False)
+    # the property counts only when outer_step also did its job
+    expected = meta_reference(params, lrs, tasks, 1, second_order=False, learn_lrs=False)
+    close(as_array(loss, "outer_step's meta_loss").reshape(()), expected["loss"], atol=1e-4, rtol=1e-4,
+          what="outer_step(train=False)'s meta-loss (query cross-entropy at the adapted parameters, mean over tasks)")
+    close(as_array(query_acc, "outer_step's query accuracy").reshape(()), expected["query_acc"], atol=1e-6,
+          what="outer_step(train=False)'s query accuracy")
     after, after_lrs = _state(student, maml, params)
     close(np.concatenate([after[n].ravel() for n in PARAM_ORDER]),
           np.concatenate([params[n].ravel().astype(np.float64) for n in PARAM_ORDER]), atol=0, rtol=0,
@@ -283,6 +292,11 @@ def test_outer_step_eval_leaves_parameters_unchanged(student):
     close(np.array([_scalar(after_lrs[n], f"inner_lrs['{n}']") for n in PARAM_ORDER]),
           np.array([float(lrs[n]) for n in PARAM_ORDER]), atol=0, rtol=0,
           what="MAML.inner_lrs after outer_step(train=False) (they must not change)")
+    for kind in ("params", "inner_lrs"):
+        grads = _grads_of(student, student.attr(maml, kind, keep=True), PARAM_ORDER)
+        with_grad = [n for n, g in grads.items() if g is not None]
+        check(not with_grad, f"outer_step(train=False) left gradients on MAML.{kind} {with_grad[:3]}: evaluation "
+                             f"must not backpropagate")
 
 
 @graded(points=2, timeout=30)
@@ -320,3 +334,153 @@ def test_outer_step_zeroes_gradients(student):
             fail("the second outer step applied the sum of both steps' meta-gradients: gradients accumulate "
                  "in .grad, so call self.optimizer.zero_grad() before meta_loss.backward()")
         fail(f"the second of two outer steps does not apply its own meta-gradient (relative error {gap:.3g})")
+
+
+# ----------------------------------------------------------------------------------------- states, sweeps, Adam
+def _grads_of(student, dict_ref, names) -> dict:
+    """The ``.grad`` of every tensor of a dict kept in the worker (None where there is none)."""
+    out = {}
+    for name in names:
+        entry = student.call("operator:getitem", dict_ref, name, keep=True)
+        out[name] = student.attr(entry, "grad")
+    return out
+
+
+@graded(points=1, timeout=30)
+def test_inner_loop_leaves_params_untouched(student):
+    """inner_loop never modifies params: same dict entries, same values, no gradients left on them"""
+    params, lrs = grader_params(WAYS, HIDDEN, seed=101), grader_lrs(seed=102)
+    task = random_task(WAYS, 2, 3, seed=103)
+    params_ref = student.call("builtins:dict", _send_params(params, True), keep=True)
+    out = student.call("inner_loop", params_ref, tensor(task[0]), tensor(task[1]), _send_lrs(student, lrs), 2, True,
+                       keep=True)
+    adapted = _adapted_dict(student.call("operator:getitem", out, 0), params, "inner_loop(..., num_steps=2)")
+    expected, _, _ = _reference_adapt(params, lrs, task, 2)
+    check(relative_gap(adapted, expected) < 1e-3,
+          f"inner_loop(..., num_steps=2) does not return the adapted parameters (relative error "
+          f"{relative_gap(adapted, expected):.3g})")
+    after = student.call("builtins:dict", params_ref)
+    check(isinstance(after, dict) and set(after) == set(params),
+          "inner_loop changed the keys of the params dict it was given: build a new dict")
+    changed = [n for n in params if not np.array_equal(as_array(after[n], f"params['{n}']"), params[n].astype(np.float64))]
+    check(not changed, f"inner_loop modified params (theta) in place: {changed[:3]} changed (build a new dict of "
+                       f"new tensors at every step: no -=, no .data, no params[name] = ...)")
+    leaves = [n for n in params if student.attr(student.call("operator:getitem", params_ref, n, keep=True), "is_leaf")
+              is not True]
+    check(not leaves, f"after inner_loop, params{leaves[:2]} are no longer the tensors passed in (the dict was "
+                      f"overwritten with adapted tensors)")
+    grads = _grads_of(student, params_ref, list(params))
+    with_grad = [n for n, g in grads.items() if g is not None]
+    check(not with_grad, f"inner_loop left gradients on params {with_grad[:3]}: compute the inner gradients with "
+                         f"torch.autograd.grad, not loss.backward()")
+
+
+@graded(points=2, timeout=40)
+def test_inner_loop_random_sweep(student):
+    """inner_loop for random tasks, step counts (1 to 4) and rates, in float32 and float64; floats returned"""
+    rng = np.random.default_rng(110)
+    for number in range(4):
+        steps = [1, 4, 2, 3][number]
+        ways, shots = int(rng.integers(2, 5)), int(rng.integers(1, 4))
+        dtype = np.float64 if number % 2 else np.float32
+        params = {n: v.astype(dtype) for n, v in grader_params(ways, HIDDEN, seed=111 + number).items()}
+        lrs = grader_lrs(seed=121 + number, low=0.01, high=0.25)
+        task = random_task(ways, shots, 2, seed=131 + number)
+        task = (task[0].astype(dtype), task[1], task[2].astype(dtype), task[3])
+        what = f"inner_loop({ways}-way {shots}-shot, {np.dtype(dtype).name} params, num_steps={steps})"
+        result = student.call("inner_loop", _send_params(params, True), tensor(task[0]), tensor(task[1]),
+                              _send_lrs(student, lrs), steps, False)
+        check(isinstance(result, tuple) and len(result) == 2, f"{what} should return (adapted_params, accuracies)")
+        adapted = _adapted_dict(result[0], params, what)
+        wrong_dtype = [n for n in params if result[0][n].dtype != dtype]
+        check(not wrong_dtype, f"{what}: adapted{wrong_dtype[:2]} is {result[0][wrong_dtype[0]].dtype if wrong_dtype else ''}, "
+                               f"not the dtype of params ({np.dtype(dtype).name})")
+        expected, expected_accs, margins = _reference_adapt(params, lrs, task, steps)
+        gap = relative_gap(adapted, expected)
+        check(gap < 1e-3, f"{what}: the adapted parameters differ from {steps} SGD steps (relative error {gap:.3g}; "
+                          f"'{worst_entry(adapted, expected)}' differs most)")
+        accs = result[1]
+        check(isinstance(accs, (list, tuple)) and len(accs) == steps + 1,
+              f"{what}: accuracies should be a list of num_steps + 1 = {steps + 1} floats; got "
+              f"{type(accs).__name__}{' of length ' + str(len(accs)) if isinstance(accs, (list, tuple)) else ''}")
+        check(all(isinstance(a, float) for a in accs),
+              f"{what}: every accuracy should be a Python float (the accuracy helper returns one); got "
+              f"{[type(a).__name__ for a in accs]}")
+        _check_accuracies(accs, expected_accs, margins, f"{what}: accuracies")
+
+
+def _adam_reference(grads: list[dict], lr: float) -> dict:
+    """The total change of two Adam steps (PyTorch's defaults) with these gradients, per entry."""
+    m = {n: 0.0 for n in grads[0]}
+    v = {n: 0.0 for n in grads[0]}
+    total = {n: 0.0 for n in grads[0]}
+    for t, g in enumerate(grads, start=1):
+        for n in g:
+            m[n] = 0.9 * m[n] + 0.1 * g[n]
+            v[n] = 0.999 * v[n] + 0.001 * g[n] ** 2
+            total[n] = total[n] - lr * (m[n] / (1 - 0.9 ** t)) / (np.sqrt(v[n] / (1 - 0.999 ** t)) + 1e-8)
+    return total
+
+
+@graded(points=2, timeout=40)
+def test_outer_step_uses_the_optimizer(student):
+    """outer_step updates with self.optimizer (Adam by default, its state kept across calls)"""
+    lr = 1e-3
+    maml = student.call("MAML", num_ways=WAYS, num_inner_steps=1, inner_lr=0.1, outer_lr=lr, hidden=HIDDEN, seed=0,
+                        keep=True)
+    params, lrs = grader_params(WAYS, HIDDEN, seed=140), grader_lrs(seed=141, high=0.5)
+    student.call("metakit.fewshot:load_tensors", student.attr(maml, "params", keep=True), params)
+    student.call("metakit.fewshot:load_tensors", student.attr(maml, "inner_lrs", keep=True), dict(lrs))
+    first_batch, second_batch = _tasks(seed=142), _tasks(seed=144)
+    _outer_step(student, maml, first_batch, True)
+    middle, _ = _state(student, maml, params)
+    _outer_step(student, maml, second_batch, True)
+    after, _ = _state(student, maml, params)
+    g1 = meta_reference(params, lrs, first_batch, 1, second_order=True, learn_lrs=False)["grads"]
+    middle32 = {n: middle[n].astype(np.float32) for n in middle}
+    g2 = meta_reference(middle32, lrs, second_batch, 1, second_order=True, learn_lrs=False)["grads"]
+    one = _adam_reference([g1], lr)
+    # entries whose gradient is far from zero, where float32 rounding cannot flip Adam's direction
+    mask = {n: (np.abs(g1[n]) > 1e-2 * np.abs(g1[n]).max()) & (np.abs(g2[n]) > 1e-2 * np.abs(g2[n]).max())
+            for n in g1}
+    step1 = np.concatenate([(middle[n] - params[n])[mask[n]] for n in params])
+    want1 = np.concatenate([one[n][mask[n]] for n in params])
+    if not np.allclose(step1, want1, atol=2e-5, rtol=2e-2):
+        sgd = np.concatenate([(-lr * g1[n])[mask[n]] for n in params])
+        if np.allclose(step1, sgd, atol=2e-6, rtol=2e-2):
+            fail("outer_step's first update is a plain SGD step (theta - outer_lr * grad), but this MAML's "
+                 "optimizer is Adam (the default): update with self.optimizer.step()")
+        fail("outer_step's first update is not one step of self.optimizer (Adam, learning rate "
+             f"{lr:g}) on the meta-gradient: call self.optimizer.zero_grad(), meta_loss.backward(), "
+             "self.optimizer.step()")
+    two = _adam_reference([g1, g2], lr)
+    step2 = np.concatenate([(after[n] - middle[n])[mask[n]] for n in params])
+    want2 = np.concatenate([(two[n] - one[n])[mask[n]] for n in params])
+    if not np.allclose(step2, want2, atol=2e-5, rtol=5e-2):
+        fresh = np.concatenate([(-lr * np.sign(g2[n]))[mask[n]] for n in params])
+        if np.allclose(step2, fresh, atol=2e-5, rtol=2e-2):
+            fail("outer_step's second update is the first step of a *fresh* Adam: the optimizer's state (its "
+                 "moment estimates) was lost between calls; use self.optimizer, do not rebuild it")
+        fail("outer_step's second update is not the second Adam step of self.optimizer on the new meta-gradient")
+
+
+@graded(points=1, timeout=40)
+def test_first_order_learned_inner_lrs(student):
+    """first_order=True with learned inner rates: the rates still get their (first-order) meta-gradient"""
+    maml, params, lrs = _maml(student, learn=True, first_order=True, outer_lr=0.5, seed=150)
+    tasks = _tasks(seed=151)
+    expected = meta_reference(params, lrs, tasks, 1, second_order=False, learn_lrs=True)
+    _outer_step(student, maml, tasks, True)
+    after, after_lrs = _state(student, maml, params)
+    check(isinstance(after_lrs, dict) and set(after_lrs) == set(lrs), "MAML.inner_lrs should stay a dict name -> "
+                                                                      "scalar tensor")
+    got = {n: (float(lrs[n]) - _scalar(after_lrs[n], f"inner_lrs['{n}']")) / 0.5 for n in PARAM_ORDER}
+    if max(abs(v) for v in got.values()) < 1e-9:
+        fail("with first_order=True the inner learning rates did not change: first-order MAML treats the inner "
+             "*gradients* as constants, but phi = theta - inner_lrs[name] * grad still depends on the rates, so "
+             "they get a meta-gradient (do not detach the whole update)")
+    close(np.array([got[n] for n in PARAM_ORDER]), np.array([expected["lr_grads"][n] for n in PARAM_ORDER]),
+          atol=2e-4, rtol=5e-3, what="the first-order meta-gradient of the inner learning rates")
+    gap = relative_gap(_applied_gradient(params, after, 0.5), expected["grads"])
+    check(gap < GRAD_TOL, f"with first_order=True and learned rates, the meta-gradient of the parameters differs "
+                          f"from the first-order one (relative error {gap:.3g})")

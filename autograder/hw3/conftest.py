@@ -3,7 +3,9 @@ imports student code: it builds reference models (tiny BERTs, peft's LoRA) and d
 plain data that the student's worker sends back."""
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
+from functools import lru_cache
 
 import numpy as np
 
@@ -122,3 +124,174 @@ def softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=-1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=-1, keepdims=True)
+
+
+# --------------------------------------------------------------------------- grading-process references
+# Everything below runs here, in the grading process, from plain data: the grader's own LoRA layer,
+# its own fine-tuning loop (the one the notebook's Part 3 specifies) and its own forward pass.
+# Nothing here calls the submission, and nothing of it ever runs in the student's worker.
+
+def local_tiny(num_classes: int = 3, seed: int = 0, **config):
+    """The same tiny classifier the worker builds with ``tiny_model``, built here."""
+    from metakit.lm import tiny_classifier
+
+    return tiny_classifier(num_classes, seed=seed, **{**TINY, **config})
+
+
+def verified_tiny(student, num_classes: int = 3, seed: int = 0, **config) -> Ref:
+    """``tiny_model`` in the worker, checked against the same model built here (a submission that
+    patched the kit's constructor gets a message instead of a silently different model)."""
+    model = tiny_model(student, num_classes, seed=seed, **config)
+    expected = local_state(num_classes, seed, tuple(sorted(config.items())))
+    got = student.call("metakit.grading.harness:state_arrays", model)
+    same = set(got) == set(expected) and all(np.array_equal(np.asarray(got[k]), expected[k]) for k in expected)
+    check(same, "the tiny classifier built with metakit.lm.tiny_classifier is not the kit's model in your "
+                "process: does your code change metakit's functions or torch's modules when it loads?")
+    return model
+
+
+@lru_cache(maxsize=16)
+def local_state(num_classes: int, seed: int, config: tuple) -> dict:
+    """The floating-point state (float64 arrays) of ``local_tiny(num_classes, seed, **dict(config))``."""
+    model = local_tiny(num_classes, seed, **dict(config))
+    return {k: v.detach().double().numpy() for k, v in model.state_dict().items() if v.is_floating_point()}
+
+
+class GraderLoRA:
+    """Namespace for the grader's own LoRA layer (built lazily so that importing conftest stays cheap)."""
+
+    @staticmethod
+    def layer(base, a, b, scaling: float):
+        import torch
+        from torch import nn
+
+        class _LoRA(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.base = base
+                for p in base.parameters():
+                    p.requires_grad_(False)
+                self.lora_A = nn.Parameter(torch.as_tensor(np.asarray(a), dtype=base.weight.dtype).clone())
+                self.lora_B = nn.Parameter(torch.as_tensor(np.asarray(b), dtype=base.weight.dtype).clone())
+                self.scaling = scaling
+
+            def forward(self, x):
+                return self.base(x) + (x @ self.lora_A.T @ self.lora_B.T) * self.scaling
+
+        return _LoRA()
+
+
+def grader_inject(model, lora: dict, scaling: float) -> list[str]:
+    """Wrap the layers of ``model`` named by ``lora`` (``"<module name>.lora_A"`` -> array, and
+    ``.lora_B``) with the grader's LoRA layer holding those matrices; returns the wrapped names."""
+    names = sorted({key.rsplit(".", 1)[0] for key in lora})
+    for name in names:
+        parent_name, _, child = name.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        base = getattr(parent, child)
+        setattr(parent, child, GraderLoRA.layer(base, lora[f"{name}.lora_A"], lora[f"{name}.lora_B"], scaling))
+    return names
+
+
+def grader_choose(model, mode: str) -> list:
+    """The parameters the notebook's Part 1 says ``mode`` trains (model order), others frozen."""
+    import re
+
+    blocks = model.encoder.encoder.layer
+    head = {id(p) for p in model.head.parameters()}
+    if mode == "head":
+        wanted = head
+    elif mode == "all":
+        wanted = {id(p) for p in model.parameters()}
+    elif mode == "lora":
+        wanted = head | {id(p) for n, p in model.named_parameters() if "lora_" in n}
+    elif re.fullmatch(r"last\d+", mode):
+        k = int(mode[4:])
+        wanted = head | {id(p) for block in blocks[len(blocks) - k:] for p in block.parameters()}
+    else:
+        raise ValueError(mode)
+    for p in model.parameters():
+        p.requires_grad_(id(p) in wanted)
+    return [p for p in model.parameters() if id(p) in wanted]
+
+
+def grader_finetune(model, texts, labels, mode: str, steps: int, lr: float, head_lr: float, batch_size: int,
+                    seed: int) -> list[float]:
+    """The fine-tuning loop of the notebook's Part 3, written by the grader, run here on one thread."""
+    import torch
+    import torch.nn.functional as F
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        labels = torch.as_tensor(np.asarray(labels), dtype=torch.long)
+        params = grader_choose(model, mode)
+        head = {id(p) for p in model.head.parameters()}
+        groups = [{"params": [p for p in params if id(p) in head], "lr": head_lr}]
+        body = [p for p in params if id(p) not in head]
+        if body:
+            groups.append({"params": body, "lr": lr})
+        optimizer = torch.optim.AdamW(groups, weight_decay=0.0, foreach=False)
+        generator = torch.Generator().manual_seed(seed)
+        model.train()
+        losses = []
+        for _ in range(steps):
+            batch = torch.randperm(len(texts), generator=generator)[:batch_size]
+            loss = F.cross_entropy(model([texts[i] for i in batch.tolist()]), labels[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(float(loss.detach()))
+        model.eval()
+        return losses
+    finally:
+        torch.set_num_threads(threads)
+
+
+def grader_logits(model, texts) -> np.ndarray:
+    """Logits [len(texts), C] of a model built here, in eval mode, on one thread."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        model.eval()
+        with torch.no_grad():
+            return model(list(texts)).double().numpy()
+    finally:
+        torch.set_num_threads(threads)
+
+
+def load_state(model, arrays: dict) -> None:
+    """Copy the floating-point arrays the worker sent (by name) into a model built here."""
+    import torch
+
+    state = model.state_dict()
+    missing = [n for n in state if state[n].is_floating_point() and n not in arrays]
+    check(not missing, f"the model's state lacks {describe(missing)} after your code ran")
+    with torch.no_grad():
+        for name, value in arrays.items():
+            if name in state:
+                state[name].copy_(torch.as_tensor(np.asarray(value), dtype=state[name].dtype))
+
+
+# The bias of an attention key projection shifts every score of a query by the same amount, which the
+# softmax removes: its true gradient is zero, and AdamW turns the rounding noise it gets instead into
+# steps of size lr. It is left out of every comparison of trained weights.
+NOISE_ONLY = re.compile(r"attention\.self\.key(\.base)?\.bias$")
+
+# Trained weights must match the grader's run of the same fine-tuning to within this (rounding:
+# about 1e-6; AdamW's default weight decay 0.01 alone moves a weight of 1 by 1e-4 * lr-steps).
+WEIGHT_ATOL = 2e-5
+
+
+def weight_gap(got: dict, expected: dict) -> tuple[float, str]:
+    """The largest |difference| between two states (left out: NOISE_ONLY), and where it is."""
+    worst, where = 0.0, ""
+    for name, value in expected.items():
+        if NOISE_ONLY.search(name) or name not in got:
+            continue
+        gap = float(np.abs(np.asarray(got[name], dtype=np.float64) - value).max()) if value.size else 0.0
+        if gap > worst:
+            worst, where = gap, name
+    return worst, where

@@ -1,10 +1,10 @@
 """Hidden graders of hw3, part 2: LoRALinear and inject_lora, against peft's LoRA (the reference
 implementation, run here in the grading process)."""
 import numpy as np
-from conftest import (TOY_TEXTS, compare_names, describe, peft_linear_output, tiny_model, torch_state,
-                      trainable_names)
+from conftest import (TOY_TEXTS, compare_names, describe, peft_linear_output, reference_parameters, tiny_model,
+                      torch_state, trainable_names, verified_tiny)
 
-from metakit.grading import as_array, check, close, graded, tensor
+from metakit.grading import StudentError, as_array, check, close, graded, tensor
 
 IN, OUT, RANK, ALPHA = 12, 7, 4, 12.0  # scaling alpha / rank = 3
 RNG = np.random.default_rng(2024)
@@ -26,7 +26,7 @@ def base_output(x: np.ndarray) -> np.ndarray:
     return x.astype(np.float64) @ WEIGHT.T.astype(np.float64) + BIAS
 
 
-@graded(points=2, timeout=30)
+@graded(points=2, timeout=120)
 def test_fresh_lora_layer_equals_base(student):
     """a freshly wrapped layer computes exactly what the base layer computes (B = 0), with A [r, in] and B [out, r]"""
     layer = wrapped(student)
@@ -42,9 +42,37 @@ def test_fresh_lora_layer_equals_base(student):
     state = student.call("metakit.grading.harness:state_arrays", layer)
     check(np.all(state["lora_B"] == 0), "lora_B must start at zero")
     check(np.any(state["lora_A"] != 0), "lora_A must start at random values, not zero (see question 1)")
+    scaling = student.attr(layer, "scaling")
+    check(isinstance(scaling, (int, float)) and not isinstance(scaling, bool) and scaling == ALPHA / RANK,
+          f"LoRALinear(..., rank={RANK}, alpha={ALPHA:g}).scaling should be the number alpha / rank = "
+          f"{ALPHA / RANK:g}; yours is {scaling!r}")
+    # A wide layer: lora_A follows kaiming_uniform_(a=sqrt(5)), i.e. uniform on [-1/sqrt(in), 1/sqrt(in)].
+    base = student.call("torch.nn:Linear", 256, 64, keep=True)
+    wide = student.call("LoRALinear", base, 8, 16.0, keep=True)
+    a = np.asarray(student.call("metakit.grading.harness:state_arrays", wide)["lora_A"])
+    bound = 1 / np.sqrt(256)
+    check(a.shape == (8, 256), f"LoRALinear(nn.Linear(256, 64), rank=8).lora_A should have shape [8, 256]; yours "
+                               f"has {list(a.shape)}")
+    check(np.abs(a).max() <= bound * (1 + 1e-6) and 0.85 < a.std() / (bound / np.sqrt(3)) < 1.15,
+          f"lora_A of LoRALinear(nn.Linear(256, 64), rank=8) should be initialised like nn.Linear's weight, "
+          f"kaiming_uniform_(A, a=math.sqrt(5)): uniform on [-1/16, 1/16] (std {bound / np.sqrt(3):.4f}); yours has "
+          f"values up to {np.abs(a).max():.4f} and std {a.std():.4f}")
+    # float64 base: the adapters follow the base's dtype.
+    base = student.call("torch.nn:Linear", IN, OUT, keep=True)
+    base = student.method(base, "double", keep=True)
+    student.call("metakit.grading.harness:load_arrays", base, {"weight": WEIGHT, "bias": BIAS})
+    layer64 = student.call("LoRALinear", base, RANK, ALPHA, keep=True)
+    for name in ("lora_A", "lora_B"):
+        value = student.attr(layer64, name)
+        check(getattr(value, "dtype", None) == np.float64,
+              f"LoRALinear on a float64 nn.Linear: {name} should be float64 like base.weight; yours is "
+              f"{getattr(value, 'dtype', type(value).__name__)}")
+    out = student.method(layer64, "forward", tensor(X.astype(np.float64)))
+    check(getattr(out, "dtype", None) == np.float64, "LoRALinear on a float64 layer should return float64 outputs")
+    close(out, base_output(X), atol=1e-10, rtol=0, what="a fresh float64 LoRALinear on float64 inputs")
 
 
-@graded(points=2, timeout=30)
+@graded(points=2, timeout=120)
 def test_lora_layer_freezes_base(student):
     """only lora_A and lora_B are trainable; the base weight and bias are frozen"""
     layer = wrapped(student)
@@ -56,7 +84,7 @@ def test_lora_layer_freezes_base(student):
                   "the trainable parameters (requires_grad=True) of a new LoRALinear")
 
 
-@graded(points=3, timeout=60)
+@graded(points=3, timeout=120)
 def test_lora_matches_peft(student):
     """with the same A and B, LoRALinear computes what peft's LoRA computes (scaling alpha / rank)"""
     expected = peft_linear_output(WEIGHT, BIAS, LORA_A, LORA_B, RANK, ALPHA, X)
@@ -70,9 +98,32 @@ def test_lora_matches_peft(student):
     student.call("metakit.grading.harness:load_arrays", layer, {"lora_A": LORA_A[:2], "lora_B": LORA_B[:, :2]})
     close(student.method(layer, "forward", tensor(X)), expected_r2, atol=1e-4, rtol=1e-4,
           what="LoRALinear(rank=2, alpha=1) with given A and B, against peft")
+    # A seeded sweep: other sizes, ranks, alphas and input shapes ([in], [B, in], [2, 2, 3, in]).
+    rng = np.random.default_rng(7)
+    for leading in ((), (5,), (2, 2, 3)):
+        d_in, d_out, rank = int(rng.integers(3, 20)), int(rng.integers(2, 20)), int(rng.integers(1, 5))
+        alpha = float(rng.choice([1.0, 2.0 * rank, 5.5]))
+        weight, bias = rng.normal(size=(d_out, d_in)).astype(np.float32), rng.normal(size=d_out).astype(np.float32)
+        a, b = rng.normal(size=(rank, d_in)).astype(np.float32), rng.normal(size=(d_out, rank)).astype(np.float32)
+        x = rng.normal(size=(*leading, d_in)).astype(np.float32)
+        expected = peft_linear_output(weight, bias, a, b, rank, alpha, x)
+        base = student.call("torch.nn:Linear", d_in, d_out, keep=True)
+        student.call("metakit.grading.harness:load_arrays", base, {"weight": weight, "bias": bias})
+        layer = student.call("LoRALinear", base, rank, alpha, keep=True)
+        student.call("metakit.grading.harness:load_arrays", layer, {"lora_A": a, "lora_B": b})
+        close(student.method(layer, "forward", tensor(x)), expected, atol=1e-4, rtol=1e-4,
+              what=f"LoRALinear(nn.Linear({d_in}, {d_out}), rank={rank}, alpha={alpha:g}) on inputs "
+                   f"{list(x.shape)}, against peft")
+    # The grader sets `scaling`; forward must use it.
+    layer = wrapped(student)
+    student.call("metakit.grading.harness:load_arrays", layer, {"lora_A": LORA_A, "lora_B": LORA_B})
+    student.call("builtins:setattr", layer, "scaling", 0.5)
+    expected = peft_linear_output(WEIGHT, BIAS, LORA_A, LORA_B, RANK, 0.5 * RANK, X)
+    close(student.method(layer, "forward", tensor(X)), expected, atol=1e-4, rtol=1e-4,
+          what="LoRALinear after setting layer.scaling = 0.5 (forward should use self.scaling)")
 
 
-@graded(points=2, timeout=60)
+@graded(points=2, timeout=120)
 def test_lora_gradients(student):
     """gradients reach A and B (B at once, from the random A) and match peft's; none reach the base"""
     layer = wrapped(student)
@@ -94,7 +145,7 @@ def test_lora_gradients(student):
     close(grads["lora_B"], grad_b, atol=1e-3, rtol=1e-4, what="the gradient with respect to lora_B")
 
 
-@graded(points=2, timeout=40)
+@graded(points=2, timeout=120)
 def test_inject_lora_wraps_the_named_layers(student):
     """inject_lora wraps exactly the nn.Linear layers named by targets, with the right shapes"""
     model = tiny_model(student)
@@ -123,7 +174,7 @@ def test_inject_lora_wraps_the_named_layers(student):
           "after wrapping intermediate.dense (32 -> 64) with rank 3, its lora_B should have shape [64, 3]")
 
 
-@graded(points=3, timeout=90)
+@graded(points=3, timeout=180)
 def test_injected_model_matches_peft(student):
     """a tiny BERT classifier with your inject_lora (default alpha = 2 * rank) matches peft on the same model"""
     import peft
@@ -159,3 +210,44 @@ def test_injected_model_matches_peft(student):
     close(got, expected, atol=1e-4, rtol=1e-4,
           what='the logits of a tiny BERT classifier after inject_lora(model.encoder, 2) (targets query and '
                'value, alpha = 2 * rank) with given A and B, against the same model wrapped by peft')
+
+
+@graded(points=2, timeout=120)
+def test_inject_lora_matching_rules(student):
+    """inject_lora's rules: a name that is a target, dotted targets, no partial words, alpha, ValueError, requires_grad"""
+    model = verified_tiny(student)
+    attention = student.method(model, "get_submodule", "encoder.encoder.layer.0.attention.self", keep=True)
+    names = student.call("inject_lora", attention, 2)
+    check(isinstance(names, list) and [str(n) for n in names] == ["query", "value"],
+          'inject_lora on a BERT self-attention module (whose children are named "query", "key", "value") should '
+          f'wrap the layers whose name *is* a target and return ["query", "value"]; it returned {names!r}')
+    model = verified_tiny(student)
+    encoder = student.attr(model, "encoder", keep=True)
+    names = student.call("inject_lora", encoder, 2, ["self.query"], 3.0)
+    expected = [f"encoder.layer.{i}.attention.self.query" for i in range(2)]
+    check(isinstance(names, list) and [str(n) for n in names] == expected,
+          f'inject_lora(model.encoder, 2, ["self.query"], 3.0) should wrap the layers whose name ends with '
+          f'".self.query": {expected}; it returned {names!r}')
+    layer = student.method(encoder, "get_submodule", expected[0], keep=True)
+    scaling = student.attr(layer, "scaling")
+    check(scaling == 1.5, f"inject_lora(..., rank=2, alpha=3.0): the wrapped layers' scaling should be "
+                          f"3.0 / 2 = 1.5; yours is {scaling!r}")
+    # Which parameters are trainable: inject_lora changes no requires_grad but the new ones and the wrapped bases.
+    reference = reference_parameters()
+    wrapped_bases = {f"encoder.{n}.{w}" for n in expected for w in ("weight", "bias")}
+    expected_trainable = [n for n in reference if n not in wrapped_bases]
+    got = [n.replace(".base.", ".") for n in trainable_names(student, model) if "lora_" not in n]
+    compare_names(got, expected_trainable, "after inject_lora on a fresh model (every parameter trainable), the "
+                                           "trainable pre-trained parameters (only the wrapped layers' weight and "
+                                           "bias may be frozen: inject_lora changes no other requires_grad)")
+    for targets, why in ((["uery"], 'no layer is named "uery" or ends with ".uery"'),
+                         (["output"], 'no nn.Linear is named "output" or ends with ".output" (attention.output is '
+                                      'a block, not an nn.Linear)')):
+        try:
+            names = student.call("inject_lora", student.attr(verified_tiny(student), "encoder", keep=True), 2, targets)
+        except StudentError as exc:
+            check("raised ValueError" in str(exc), f"inject_lora(model.encoder, 2, {targets}) ({why}) should raise a "
+                                                   f"ValueError; {exc}")
+        else:
+            check(False, f"inject_lora(model.encoder, 2, {targets}) should raise a ValueError ({why}); it returned "
+                         f"{names!r}")

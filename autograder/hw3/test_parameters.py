@@ -1,16 +1,48 @@
-"""Hidden graders of hw3, part 1: parameters_to_fine_tune (which parameters, how many, frozen or not).
+"""Hidden graders of hw3, part 1: parameters_to_fine_tune (which parameters, in which order, frozen or not).
 
-The expected names and counts come from a tiny classifier built here, in the grading process."""
-from conftest import compare_names, reference_parameters, tiny_model, trainable_names
+The expected names come from a tiny classifier built here, in the grading process. The parameters the
+student's function returns are identified here, from their values: before each call the grader writes a
+distinct random fingerprint into every parameter (so no helper in the student's process names them)."""
+import numpy as np
+from conftest import compare_names, describe, reference_parameters, trainable_names, verified_tiny
 
-from metakit.grading import StudentError, check, graded
+from metakit.grading import Ref, StudentError, check, graded
 
 HEAD = ["head.weight", "head.bias"]
 
 
+def fingerprint(student, model) -> dict[str, np.ndarray]:
+    """Write a distinct random value into every parameter of ``model``; name -> the values written."""
+    info = student.call("metakit.grading.harness:parameter_info", model)
+    rng = np.random.default_rng(len(info))
+    marks = {name: rng.normal(size=i["shape"]).astype(np.float32) for name, i in info.items()}
+    student.call("metakit.grading.harness:load_arrays", model, marks)
+    return marks
+
+
+def identify(value, marks: dict[str, np.ndarray]) -> str:
+    """The name of the parameter whose fingerprint ``value`` carries (or a description of what it is)."""
+    if isinstance(value, Ref):
+        return f"<not a tensor: {value.type}>"
+    array = np.asarray(value)
+    for name, mark in marks.items():
+        if array.shape == mark.shape and np.array_equal(array, mark):
+            return name
+    return f"<not a parameter of the model: shape {list(array.shape)}>"
+
+
 def chosen_and_trainable(student, model, mode: str) -> tuple[list[str], list[str]]:
-    params = student.call("parameters_to_fine_tune", model, mode, keep=True)
-    chosen = student.call("metakit.lm:parameter_names", model, params)
+    marks = fingerprint(student, model)
+    returned = student.call("parameters_to_fine_tune", model, mode)
+    check(isinstance(returned, list), f'parameters_to_fine_tune(model, "{mode}") should return a list of '
+                                      f'parameters; it returned a {getattr(returned, "type", type(returned).__name__)}')
+    chosen = [identify(v, marks) for v in returned]
+    repeated = sorted({n for n in chosen if chosen.count(n) > 1})
+    check(not repeated, f'parameters_to_fine_tune(model, "{mode}") lists {describe(repeated)} more than once')
+    order = [n for n in marks if n in chosen]  # model.parameters() order
+    check(set(chosen) != set(order) or chosen == order,
+          f'parameters_to_fine_tune(model, "{mode}") should list the parameters in model.parameters() order '
+          f'({describe(order, 4)}); yours come as {describe(chosen, 4)}')
     return chosen, trainable_names(student, model)
 
 
@@ -18,11 +50,11 @@ def expected_count(names, reference) -> int:
     return sum(reference[n] for n in names)
 
 
-@graded(points=3, timeout=40)
+@graded(points=3, timeout=120)
 def test_head_and_all_modes(student):
-    """mode "head": exactly the head; mode "all": everything; calling again with another mode switches"""
+    """mode "head": exactly the head; mode "all": everything, in order; calling again with another mode switches"""
     reference = reference_parameters()
-    model = tiny_model(student)
+    model = verified_tiny(student)
     chosen, trainable = chosen_and_trainable(student, model, "head")
     compare_names(chosen, HEAD, 'parameters_to_fine_tune(model, "head") returned the wrong parameters')
     compare_names(trainable, HEAD, 'after parameters_to_fine_tune(model, "head"), the parameters with '
@@ -36,12 +68,12 @@ def test_head_and_all_modes(student):
                                    'parameters (set requires_grad=False on every parameter you do not return)')
 
 
-@graded(points=2, timeout=40)
+@graded(points=2, timeout=120)
 def test_last_k_mode(student):
-    """mode "last<k>": the last k transformer blocks and the head (counts and names)"""
+    """mode "last<k>": the last k transformer blocks and the head (names, order), k up to the number of blocks"""
     reference = reference_parameters(layers=3)
-    model = tiny_model(student, layers=3)
-    for k in (1, 2, 1):  # the last pass checks that switching back re-freezes block 1
+    model = verified_tiny(student, layers=3)
+    for k in (1, 2, 3, 1):  # k = 3 is every block; the last pass checks that switching back re-freezes
         blocks = [f"encoder.encoder.layer.{i}." for i in range(3 - k, 3)]
         expected = [n for n in reference if any(n.startswith(b) for b in blocks)] + HEAD
         chosen, trainable = chosen_and_trainable(student, model, f"last{k}")
@@ -51,10 +83,10 @@ def test_last_k_mode(student):
         compare_names(trainable, expected, f'after "last{k}" the trainable parameters (requires_grad=True)')
 
 
-@graded(points=2, timeout=40)
+@graded(points=2, timeout=120)
 def test_lora_mode(student):
-    """mode "lora": the LoRA matrices of the injected layers and the head, nothing else"""
-    model = tiny_model(student)
+    """mode "lora": the LoRA matrices of the injected layers and the head, in order, nothing else"""
+    model = verified_tiny(student)
     encoder = student.attr(model, "encoder", keep=True)
     student.call("inject_lora", encoder, 2, ["query", "value"], 4.0)
     expected = [f"encoder.encoder.layer.{i}.attention.self.{t}.lora_{m}"
@@ -67,17 +99,20 @@ def test_lora_mode(student):
                                        'base.weight and base.bias included, must be frozen)')
 
 
-@graded(points=1, timeout=40)
+@graded(points=1, timeout=120)
 def test_bad_modes_raise_value_error(student):
-    """an unknown mode, "last<k>" with k too large, and "lora" without adapters are ValueErrors"""
-    model = tiny_model(student)
+    """an unknown mode (named in the message), "last0", "last<k>" with k too large, and "lora" without adapters are ValueErrors"""
+    model = verified_tiny(student)
     for mode, why in (("middle", "an unknown mode"), ("last3", "k larger than the 2 blocks of the model"),
-                      ("lora", "no LoRA parameters (inject_lora was not called)")):
+                      ("last0", "k must be at least 1"), ("lora", "no LoRA parameters (inject_lora was not called)")):
         try:
             student.call("parameters_to_fine_tune", model, mode, keep=True)
         except StudentError as exc:
             check("raised ValueError" in str(exc),
                   f'parameters_to_fine_tune(model, "{mode}") ({why}) should raise a ValueError; {exc}')
+            if mode == "middle":
+                check("middle" in str(exc), f'the ValueError for the unknown mode "middle" should name the mode; '
+                                            f'yours says: {exc}')
         else:
             check(False, f'parameters_to_fine_tune(model, "{mode}") ({why}) should raise a ValueError; it '
                          f'returned normally')

@@ -128,6 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="autograder.zip")
     p.set_defaults(func=cmd_gradescope)
 
+    from metakit.grading.validity import add_validity_command
+
+    add_validity_command(sub)
+
     p = sub.add_parser("demo", help="release every assignment and grade the reference solutions")
     p.add_argument("--hw", nargs="*", default=None)
     p.add_argument("--jobs", type=int, default=2)

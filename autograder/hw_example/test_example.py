@@ -45,6 +45,16 @@ def test_cross_entropy_value(student):
     loss = student.call("cross_entropy", tensor(LOGITS), tensor(LABELS))
     close(as_array(loss, "cross_entropy(logits, labels)").reshape(()), expected, atol=1e-4,
           what="cross_entropy(logits, labels)")
+    # Large logits (the stable log-softmax): a NaN or inf here means the shift by the row maximum is wrong.
+    big = np.array([[50.0, 52.0, 49.0, 51.0], [-60.0, 0.0, 60.0, 30.0]], dtype=np.float32)
+    shifted = big.astype(np.float64) - big.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    expected_big = -log_probs[[0, 1], [1, 3]].mean()
+    loss_big = as_array(student.call("cross_entropy", tensor(big), tensor(np.array([1, 3]))),
+                        "cross_entropy(large logits, labels)").reshape(())
+    check(np.isfinite(loss_big), "cross_entropy of logits around 50 gives NaN or inf: compute log-softmax "
+                                 "stably (subtract the row maximum)")
+    close(loss_big, expected_big, atol=1e-3, what="cross_entropy(large logits, labels)")
 
 
 @graded(points=1, timeout=20)

@@ -1,0 +1,549 @@
+"""``python -m metakit validity HW``: mutation testing of an assignment's hidden graders.
+
+Every mutant of the reference solution (:mod:`metakit.grading.mutation`) becomes a submission
+notebook and is graded through the real CLI (``python -m metakit grade``), so what is measured is
+what a student gets. A mutant is
+
+* **killed** when a hidden test fails on it (and the test did not just run out of time),
+* **timed out** when the test that caught it hit a time limit twice in a row (counted as killed in
+  the score; the second try keeps a busy machine from passing for an infinite loop),
+* **survived** when every hidden test that runs its function passes,
+* **invalid** when the mutated cell does not compile (not counted),
+* **equivalent** when ``autograder/<hw>/equivalent_mutants.md`` lists it with a proof (not
+  counted; it is still graded, and one that gets killed is reported: either the proof or the
+  grader is wrong).
+
+Score = (killed + timed out) / (generated - invalid - equivalent), per graded function.
+
+Cost (2 CPU cores, every hidden test starts a fresh worker). Two steps make it affordable and
+change no outcome:
+
+1. **Probes.** The reference and, for each graded function, the reference with that function
+   raising at its first line, are graded on every test. A test that passes with the function
+   replaced by a probe never runs it, so no mutation inside it can change that test's result.
+   Tests that fail on the reference itself are reported and not used. Probe results are cached in
+   the output folder, keyed by the notebook and the graders.
+2. **Stages.** A mutant is graded on the tests that run its function one test at a time (in
+   collection order), and only while it survives: stage ``i`` grades every live mutant on the
+   ``i``-th test of its function, all mutants that share that test in one CLI call. A mutant is
+   killed iff one of its tests fails, whatever the order, so this gives the same verdicts as
+   grading all of them at once; a killed mutant costs one or two tests instead of all.
+
+Every killed mutant's failing message is checked to name the function at fault (the function,
+method or class name, or the cell's grade_id): feedback that only says "wrong" does not tell a
+student where to look.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from metakit.grading.mutation import (MODULE_LEVEL, Mutant, functions, generate_mutants, probe_source,
+                                      solution_cells, with_cell, write_notebook)
+from metakit.paths import REPO_ROOT
+
+TIMEOUT_MARKERS = ("did not finish within", "did not run to the end", "took more than",
+                   "of CPU time")
+EQUIVALENTS_FILE = "equivalent_mutants.md"
+ID_PATTERN = re.compile(r"^[\w.<>-]+:[\w.<>-]+:\+\d+:\w+:[0-9a-f]{8}$")
+ITEM = re.compile(r"^\s*[-*]\s+`(?P<id>[^`]+)`\s*(?P<rest>.*)$")
+
+
+# --------------------------------------------------------------------------- grading through the CLI
+@dataclass
+class CaseResult:
+    passed: bool
+    message: str
+    title: str
+    seconds: float = 0.0
+
+
+Results = dict[str, dict[str, CaseResult]]          # student -> test name -> result
+GradeFn = Callable[[dict[str, dict], "list[str] | None"], Results]
+
+
+def parse_gradescope(entry: dict) -> dict[str, CaseResult]:
+    """The per-test results of one Gradescope ``results.json``, keyed by test function name."""
+    tests = {}
+    for t in entry["tests"]:
+        title, _, name = t["name"].rpartition(" (")
+        tests[name.rstrip(")")] = CaseResult(t["status"] == "passed", t.get("output", ""), title,
+                                             float(t.get("execution_time", 0.0)))
+    return tests
+
+
+class CliGrader:
+    """Grades batches of notebooks with ``python -m metakit grade`` and reads the reports."""
+
+    def __init__(self, hw: str, work: Path, jobs: int = 1, isolation: str = "auto",
+                 root: Path = REPO_ROOT) -> None:
+        self.hw, self.work, self.jobs, self.isolation, self.root = hw, work, jobs, isolation, root
+        self.calls = 0
+
+    def __call__(self, notebooks: dict[str, dict], tests: list[str] | None) -> Results:
+        self.calls += 1
+        batch = self.work / f"batch{self.calls:03d}"
+        folder, out = batch / "submissions", batch / "out"
+        for name, notebook in notebooks.items():
+            write_notebook(notebook, folder / f"{name}.ipynb")
+        command = [sys.executable, "-m", "metakit", "grade", self.hw, str(folder), "--out", str(out),
+                   "--jobs", str(self.jobs), "--no-progress", "--isolation", self.isolation]
+        if tests:
+            command += ["--tests", ",".join(tests)]
+        run = subprocess.run(command, capture_output=True, text=True, cwd=self.root)
+        if run.returncode != 0:  # once more: a busy or briefly broken machine is not a verdict
+            time.sleep(10)
+            shutil.rmtree(out, ignore_errors=True)
+            run = subprocess.run(command, capture_output=True, text=True, cwd=self.root)
+        if run.returncode != 0:
+            raise RuntimeError(f"metakit grade {self.hw} failed (exit {run.returncode}):\n"
+                               f"{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+        results = {name: parse_gradescope(json.loads((out / "gradescope" / f"{name}.json").read_text()))
+                   for name in notebooks}
+        shutil.rmtree(batch, ignore_errors=True)
+        return results
+
+
+# --------------------------------------------------------------------------- equivalents
+def read_equivalents(path: Path) -> dict[str, str]:
+    """``{mutant id: proof}`` from a markdown list (``- `id` (change): proof``); {} if no file."""
+    if not path.exists():
+        return {}
+    found: dict[str, str] = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        match = ITEM.match(line)
+        if not match:
+            continue
+        mutant_id, rest = match["id"].strip(), match["rest"].strip()
+        if not ID_PATTERN.match(mutant_id):
+            raise ValueError(f"{path}, line {number}: `{mutant_id}` is not a mutant id "
+                             f"(cell:function:+line:operator:hash, as the validity report prints it)")
+        if rest.startswith("("):
+            rest = rest[_closing_paren(rest) + 1:].strip()
+        proof = rest.lstrip(":-\u2014\u2013 ").strip()
+        if not proof:
+            raise ValueError(f"{path}, line {number}: `{mutant_id}` has no proof of equivalence")
+        found[mutant_id] = proof
+    return found
+
+
+def _closing_paren(text: str) -> int:
+    depth = 0
+    for i, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return i
+    return len(text) - 1
+
+
+# --------------------------------------------------------------------------- outcomes
+@dataclass
+class Outcome:
+    mutant: Mutant
+    status: str = "survived"         # killed, timed out, survived, invalid, equivalent
+    test: str | None = None          # the test that caught it
+    message: str = ""
+    named: bool | None = None        # does the caught message name the function at fault?
+    tests_run: list[str] = field(default_factory=list)
+    proof: str | None = None         # from the equivalence file
+
+    def as_dict(self) -> dict:
+        m = self.mutant
+        return {"id": m.id, "index": m.index, "cell": m.grade_id, "function": m.function,
+                "operator": m.operator, "line": m.line, "change": m.change, "status": self.status,
+                "test": self.test, "message": self.message[:1000], "named": self.named,
+                "tests_run": self.tests_run, "proof": self.proof}
+
+
+def is_timeout(message: str) -> bool:
+    return any(marker in message for marker in TIMEOUT_MARKERS)
+
+
+def names_at_fault(mutant: Mutant) -> list[str]:
+    """The words a message can use to point at the mutated code: function, method, class, cell."""
+    parts = [] if mutant.function == MODULE_LEVEL else mutant.function.split(".")
+    return list(dict.fromkeys([mutant.function, *parts, mutant.grade_id]))
+
+
+def names_function(message: str, mutant: Mutant) -> bool:
+    return any(re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", message) for name in names_at_fault(mutant))
+
+
+def score(killed: int, timed_out: int, generated: int, invalid: int, equivalent: int) -> float | None:
+    """(killed + timed out) / (generated - invalid - equivalent); None when nothing counts."""
+    counted = generated - invalid - equivalent
+    if counted < 0 or killed + timed_out > counted:
+        raise ValueError(f"inconsistent counts: {killed} killed + {timed_out} timed out of "
+                         f"{generated} - {invalid} - {equivalent}")
+    return (killed + timed_out) / counted if counted else None
+
+
+def sample_mutants(mutants: list[Mutant], k: int | None, seed: int = 0) -> list[Mutant]:
+    """``k`` mutants picked with a seeded RNG, in generation order (all of them when k is None)."""
+    if k is None or k >= len(mutants):
+        return list(mutants)
+    picked = sorted(random.Random(seed).sample(range(len(mutants)), k))
+    return [mutants[i] for i in picked]
+
+
+# --------------------------------------------------------------------------- probes
+@dataclass
+class Probes:
+    tests: list[str]                      # every hidden test, in collection order
+    broken: dict[str, str]                # tests that fail on the reference -> message
+    affected: dict[str, list[str]]        # function -> the tests that run it (collection order)
+    seconds: dict[str, float]             # reference execution time per test
+
+    def as_dict(self) -> dict:
+        return {"tests": self.tests, "broken": self.broken, "affected": self.affected, "seconds": self.seconds}
+
+
+def run_probes(reference: dict, wanted: list[tuple[str, str]], grade: GradeFn,
+               baseline: Probes | None = None) -> Probes:
+    """Grade one probe per ``(grade_id, function)`` on every hidden test, and the reference too
+    unless ``baseline`` (an earlier run on the same notebook and graders) already has it."""
+    cells = solution_cells(reference)
+    notebooks = {} if baseline is not None else {"reference": reference}
+    probed: dict[str, str] = {}
+    for number, (grade_id, function) in enumerate(wanted):
+        source = probe_source(cells[grade_id], function) if function != MODULE_LEVEL else None
+        if source is not None:
+            probed[function] = f"probe{number:03d}"
+            notebooks[probed[function]] = with_cell(reference, grade_id, source)
+    results = grade(notebooks, None) if notebooks else {}
+    if baseline is None:
+        ref = results["reference"]
+        failing = [t for t, r in ref.items() if not r.passed]
+        if failing:  # once more before a test is given up as broken (a busy machine times out)
+            ref = {**ref, **grade({"reference": reference}, failing)["reference"]}
+        baseline = Probes(list(ref), {t: r.message for t, r in ref.items() if not r.passed}, {},
+                          {t: r.seconds for t, r in ref.items()})
+    usable = [t for t in baseline.tests if t not in baseline.broken]
+    affected = dict(baseline.affected)
+    for _, function in wanted:
+        if function in probed:
+            affected[function] = [t for t in usable if not results[probed[function]][t].passed]
+        else:
+            affected[function] = usable
+    return Probes(baseline.tests, baseline.broken, affected, baseline.seconds)
+
+
+def probe_key(hw: str, root: Path) -> str:
+    """Changes whenever the notebook, its release or the graders change."""
+    digest = hashlib.sha256(hw.encode())
+    files = [root / "solutions" / hw / f"{hw}.ipynb", root / "assignments" / hw / f"{hw}.ipynb",
+             *sorted((root / "autograder" / hw).rglob("*.py"))]
+    for path in files:
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(path.read_bytes() if path.exists() else b"")
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- staged grading
+def grade_mutants(reference: dict, outcomes: list[Outcome], affected: dict[str, list[str]], grade: GradeFn,
+                  log: Callable[[str], None] = lambda s: None) -> None:
+    """Grade each live mutant on its function's tests, one test per stage, until one fails."""
+    live = [o for o in outcomes if o.status in ("survived", "equivalent")]
+    stage = 0
+    while live:
+        by_test: dict[str, list[Outcome]] = {}
+        for outcome in live:
+            tests = affected.get(outcome.mutant.function, [])
+            if stage < len(tests):
+                by_test.setdefault(tests[stage], []).append(outcome)
+        if not by_test:
+            break
+        for test, group in by_test.items():
+            started = time.monotonic()
+            notebooks = {f"m{o.mutant.index:04d}": with_cell(reference, o.mutant.grade_id, o.mutant.source)
+                         for o in group}
+            results = grade(notebooks, [test])
+            slow = {n for n in notebooks if not results[n][test].passed and is_timeout(results[n][test].message)}
+            if slow:  # a time limit on a busy machine is not a verdict yet: once more
+                results.update(grade({n: notebooks[n] for n in sorted(slow)}, [test]))
+            for outcome in group:
+                result = results[f"m{outcome.mutant.index:04d}"][test]
+                outcome.tests_run.append(test)
+                if not result.passed:
+                    outcome.test, outcome.message = test, result.message
+                    outcome.status = "timed out" if is_timeout(result.message) else "killed"
+                    outcome.named = names_function(f"{result.message}", outcome.mutant)
+            caught = sum(o.status in ("killed", "timed out") for o in group)
+            log(f"  stage {stage + 1}: {test} on {len(group)} mutants: {caught} caught "
+                f"({time.monotonic() - started:.0f} s)")
+        live = [o for o in live if o.status in ("survived", "equivalent")]
+        stage += 1
+
+
+# --------------------------------------------------------------------------- the whole run
+@dataclass
+class Report:
+    hw: str
+    outcomes: list[Outcome]
+    probes: Probes
+    functions: list[str]
+    stale_equivalents: list[str]
+    seconds: float
+    sample: int | None
+    seed: int
+
+    def rows(self) -> list[dict]:
+        rows = []
+        for function in self.functions:
+            mine = [o for o in self.outcomes if o.mutant.function == function]
+            if mine:
+                rows.append(summarize(function, mine))
+        rows.append(summarize("total", self.outcomes))
+        return rows
+
+    @property
+    def survivors(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "survived"]
+
+    @property
+    def unnamed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status in ("killed", "timed out") and o.named is False]
+
+    @property
+    def wrongly_equivalent(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.proof is not None and o.status in ("killed", "timed out")]
+
+
+def summarize(function: str, outcomes: list[Outcome]) -> dict:
+    count = {s: sum(o.status == s for o in outcomes) for s in
+             ("killed", "timed out", "survived", "invalid", "equivalent")}
+    return {"function": function, "generated": len(outcomes), **count,
+            "score": score(count["killed"], count["timed out"], len(outcomes), count["invalid"],
+                           count["equivalent"])}
+
+
+def run_validity(hw: str, out: Path, grade: GradeFn | None = None, jobs: int = 1, sample: int | None = None,
+                 seed: int = 0, only_functions: list[str] | None = None, isolation: str = "auto",
+                 root: Path = REPO_ROOT, use_cache: bool = True,
+                 log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)) -> Report:
+    started = time.monotonic()
+    reference_path = root / "solutions" / hw / f"{hw}.ipynb"
+    if not reference_path.exists():
+        raise FileNotFoundError(f"no reference notebook {reference_path}")
+    reference = json.loads(reference_path.read_text())
+    all_mutants = generate_mutants(reference)
+    known = {m.id for m in all_mutants}
+    if only_functions:
+        unknown = sorted(set(only_functions) - {m.function for m in all_mutants})
+        if unknown:
+            raise ValueError(f"{hw} has no mutants in {', '.join(unknown)}")
+        all_mutants = [m for m in all_mutants if m.function in only_functions]
+    equivalents = read_equivalents(root / "autograder" / hw / EQUIVALENTS_FILE)
+    stale = sorted(set(equivalents) - known)
+    valid = [m for m in all_mutants if m.valid]
+    chosen = sample_mutants(valid, sample, seed) + ([] if sample else [m for m in all_mutants if not m.valid])
+    chosen.sort(key=lambda m: m.index)
+    outcomes = [Outcome(m, status="survived" if m.valid else "invalid") for m in chosen]
+    for outcome in outcomes:
+        if outcome.mutant.id in equivalents and outcome.status != "invalid":
+            outcome.status, outcome.proof = "equivalent", equivalents[outcome.mutant.id]
+    order = [f for _, f in functions(reference)]
+    wanted_functions = list(dict.fromkeys(o.mutant.function for o in outcomes if o.status != "invalid"))
+    cells_of = {m.function: m.grade_id for m in chosen}
+    ordered = [f for f in order if f in wanted_functions] + [f for f in wanted_functions if f not in order]
+    wanted = [(cells_of[f], f) for f in ordered]
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"metakit-validity-{hw}-"))
+    try:
+        grade = grade or CliGrader(hw, work, jobs=jobs, isolation=isolation, root=root)
+        log(f"{hw}: {len(all_mutants)} mutants, grading {len(outcomes)}"
+            + (f" (sample of {sample}, seed {seed})" if sample else ""))
+        probes = _cached_probes(hw, out, reference, wanted, grade, root, use_cache, log)
+        for test, message in probes.broken.items():
+            log(f"  WARNING: the reference fails {test}; it is not used: {message[:200]}")
+        grade_mutants(reference, outcomes, probes.affected, grade, log)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    for outcome in outcomes:  # a listed equivalent that nothing caught stays equivalent
+        if outcome.status == "survived" and outcome.proof is not None:
+            outcome.status = "equivalent"
+    report = Report(hw, outcomes, probes, [*order, *(f for f in ordered if f not in order)], stale,
+                    time.monotonic() - started, sample, seed)
+    write_report(report, out)
+    return report
+
+
+def rescore(hw: str, out: Path, root: Path = REPO_ROOT) -> Report:
+    """The report of the last run in ``out`` again, with the equivalence file as it is now (no
+    grading: for after editing ``equivalent_mutants.md``)."""
+    saved = json.loads((out / "results.json").read_text())
+    reference = json.loads((root / "solutions" / hw / f"{hw}.ipynb").read_text())
+    mutants = {m.id: m for m in generate_mutants(reference)}
+    missing = [r["id"] for r in saved["mutants"] if r["id"] not in mutants]
+    if missing:
+        raise ValueError(f"the reference changed since the run in {out}: no mutant {missing[0]} any more; "
+                         f"run the validity command again")
+    equivalents = read_equivalents(root / "autograder" / hw / EQUIVALENTS_FILE)
+    outcomes = []
+    for r in saved["mutants"]:
+        status = "survived" if r["status"] == "equivalent" else r["status"]
+        outcome = Outcome(mutants[r["id"]], status, r["test"], r["message"], r["named"], r["tests_run"],
+                          equivalents.get(r["id"]))
+        if outcome.status == "survived" and outcome.proof is not None:
+            outcome.status = "equivalent"
+        outcomes.append(outcome)
+    probes = Probes(**saved["probes"])
+    order = [f for _, f in functions(reference)]
+    extra = [f for f in dict.fromkeys(o.mutant.function for o in outcomes) if f not in order]
+    report = Report(hw, outcomes, probes, [*order, *extra], sorted(set(equivalents) - set(mutants)),
+                    saved["seconds"], saved["sample"], saved["seed"])
+    write_report(report, out)
+    return report
+
+
+def _cached_probes(hw: str, out: Path, reference: dict, wanted: list[tuple[str, str]], grade: GradeFn,
+                   root: Path, use_cache: bool, log: Callable[[str], None]) -> Probes:
+    """Probes of the ``wanted`` functions, reusing those of an earlier run on the same notebook and
+    graders (``out/probes.json``)."""
+    cache = out / "probes.json"
+    key = probe_key(hw, root)
+    baseline = None
+    if use_cache and cache.exists():
+        saved = json.loads(cache.read_text())
+        if saved.get("key") == key:
+            baseline = Probes(saved["tests"], saved["broken"], saved["affected"], saved["seconds"])
+    missing = [(g, f) for g, f in wanted if baseline is None or f not in baseline.affected]
+    if baseline is not None and not missing:
+        log("  probes: cached (notebook and graders unchanged)")
+        return baseline
+    started = time.monotonic()
+    probes = run_probes(reference, missing, grade, baseline)
+    log(f"  probes: {'reference + ' if baseline is None else ''}{len(missing)} functions on "
+        f"{len(probes.tests)} tests ({time.monotonic() - started:.0f} s)")
+    cache.write_text(json.dumps({"key": key, **probes.as_dict()}, indent=1))
+    return probes
+
+
+# --------------------------------------------------------------------------- reporting
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
+
+
+def table(report: Report) -> str:
+    head = f"{'function':<40} {'generated':>9} {'killed':>7} {'survived':>8} {'timed out':>9} {'invalid':>7} " \
+           f"{'equiv.':>6} {'score':>6}"
+    lines = [head, "-" * len(head)]
+    for row in report.rows():
+        lines.append(f"{row['function']:<40} {row['generated']:>9} {row['killed']:>7} {row['survived']:>8} "
+                     f"{row['timed out']:>9} {row['invalid']:>7} {row['equivalent']:>6} {_pct(row['score']):>6}")
+    return "\n".join(lines)
+
+
+def render_markdown(report: Report) -> str:
+    lines = [f"# Mutation testing of the {report.hw} graders", "",
+             f"{len(report.outcomes)} mutants graded"
+             + (f" (a sample of {report.sample}, seed {report.seed})" if report.sample else " (all)")
+             + f" in {report.seconds / 60:.1f} min through `python -m metakit grade`.", "",
+             "| function | generated | killed | survived | timed out | invalid | equivalent | score |",
+             "|---|---|---|---|---|---|---|---|"]
+    for row in report.rows():
+        lines.append(f"| {row['function']} | {row['generated']} | {row['killed']} | {row['survived']} | "
+                     f"{row['timed out']} | {row['invalid']} | {row['equivalent']} | {_pct(row['score'])} |")
+    if report.probes.broken:
+        lines += ["", "## Tests that fail on the reference (not used)", ""]
+        lines += [f"- `{t}`: {' '.join(m.split())[:300]}" for t, m in report.probes.broken.items()]
+    lines += ["", "## Survivors", ""]
+    if not report.survivors:
+        lines.append("None.")
+    for o in report.survivors:
+        tests = report.probes.affected.get(o.mutant.function, [])
+        lines += [f"### `{o.mutant.id}`", "",
+                  f"{o.mutant.function}, line {o.mutant.line} of the cell `{o.mutant.grade_id}`: "
+                  f"`{o.mutant.change}` ({o.mutant.operator}); passed "
+                  + (", ".join(f"`{t}`" for t in tests) if tests else "no test (none runs this function)"),
+                  "", "```diff", o.mutant.diff(), "```", ""]
+    if report.wrongly_equivalent:
+        lines += ["", "## Listed as equivalent, but a test fails on them", ""]
+        lines += [f"- `{o.mutant.id}` (`{o.mutant.change}`) fails `{o.test}`: either the proof is wrong or "
+                  f"the grader rejects correct code: {' '.join(o.message.split())[:300]}"
+                  for o in report.wrongly_equivalent]
+    if report.unnamed:
+        lines += ["", "## Caught, but the message does not name the function at fault", ""]
+        lines += [f"- `{o.mutant.id}` (`{o.mutant.change}`) caught by `{o.test}`, whose message names none of "
+                  f"{', '.join(names_at_fault(o.mutant))}: {' '.join(o.message.split())[:300]}"
+                  for o in report.unnamed]
+    if report.stale_equivalents:
+        lines += ["", f"## Entries of {EQUIVALENTS_FILE} that match no mutant (stale)", ""]
+        lines += [f"- `{i}`" for i in report.stale_equivalents]
+    lines += ["", "## Tests that run each function (from the probes)", ""]
+    lines += [f"- {f}: {', '.join(f'`{t}`' for t in tests) or 'none'}" for f, tests in report.probes.affected.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: Report, out: Path) -> None:
+    (out / "report.md").write_text(render_markdown(report))
+    (out / "results.json").write_text(json.dumps({
+        "hw": report.hw, "seconds": round(report.seconds, 1), "sample": report.sample, "seed": report.seed,
+        "rows": report.rows(), "probes": report.probes.as_dict(), "stale_equivalents": report.stale_equivalents,
+        "mutants": [o.as_dict() for o in report.outcomes]}, indent=1))
+
+
+# --------------------------------------------------------------------------- command line
+def cmd_validity(args: argparse.Namespace) -> int:
+    out = Path(args.out) / args.hw
+    if args.rescore:
+        report = rescore(args.hw, out)
+    else:
+        report = run_validity(args.hw, out, jobs=args.jobs, sample=args.sample, seed=args.seed,
+                              only_functions=args.function or None, isolation=args.isolation,
+                              use_cache=not args.no_cache)
+    print(f"{args.hw}: mutation testing of the hidden graders ({report.seconds / 60:.1f} min)")
+    print(table(report))
+    print(f"{len(report.survivors)} survivors, {len(report.unnamed)} caught without naming the function, "
+          f"{len(report.wrongly_equivalent)} wrongly listed as equivalent, {len(report.probes.broken)} "
+          f"tests failing on the reference")
+    print(f"report: {out / 'report.md'} (survivors with their diffs), {out / 'results.json'}")
+    problems = report.survivors or report.unnamed or report.wrongly_equivalent or report.probes.broken
+    return 1 if args.strict and problems else 0
+
+
+def add_validity_command(subparsers) -> argparse.ArgumentParser:
+    """Register ``validity`` on the ``python -m metakit`` subparsers."""
+    p = subparsers.add_parser("validity", help="mutation testing of an assignment's hidden graders",
+                              description=__doc__.split("\n\n")[0])
+    p.add_argument("hw")
+    p.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
+    p.add_argument("--sample", type=int, default=None, metavar="K", help="grade K mutants picked with a seeded RNG")
+    p.add_argument("--seed", type=int, default=0, help="seed of --sample (default 0)")
+    p.add_argument("--function", action="append", default=[], metavar="NAME",
+                   help="only mutants of this graded function (e.g. softmax, MANN.forward); repeatable")
+    p.add_argument("--out", default="out/validity", help="reports go to OUT/<hw>/ (default out/validity)")
+    p.add_argument("--isolation", default="auto", choices=["auto", "namespaces", "process"])
+    p.add_argument("--no-cache", action="store_true", help="rerun the probes even if nothing changed")
+    p.add_argument("--rescore", action="store_true",
+                   help="no grading: write the last run's report again with the equivalence file as it is now")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 when there are survivors, unnamed kills, wrong equivalences or broken tests")
+    p.set_defaults(func=cmd_validity)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m metakit.grading.validity")
+    add_validity_command(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["validity", *(argv if argv is not None else sys.argv[1:])])
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

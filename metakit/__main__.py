@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="autograder.zip")
     p.set_defaults(func=cmd_gradescope)
 
-    from metakit.grading.validity import add_validity_command
+    from metakit.grading.validity_cli import add_validity_command
 
     add_validity_command(sub)
 

@@ -513,25 +513,7 @@ def cmd_validity(args: argparse.Namespace) -> int:
     return 1 if args.strict and problems else 0
 
 
-def add_validity_command(subparsers) -> argparse.ArgumentParser:
-    """Register ``validity`` on the ``python -m metakit`` subparsers."""
-    p = subparsers.add_parser("validity", help="mutation testing of an assignment's hidden graders",
-                              description=__doc__.split("\n\n")[0])
-    p.add_argument("hw")
-    p.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
-    p.add_argument("--sample", type=int, default=None, metavar="K", help="grade K mutants picked with a seeded RNG")
-    p.add_argument("--seed", type=int, default=0, help="seed of --sample (default 0)")
-    p.add_argument("--function", action="append", default=[], metavar="NAME",
-                   help="only mutants of this graded function (e.g. softmax, MANN.forward); repeatable")
-    p.add_argument("--out", default="out/validity", help="reports go to OUT/<hw>/ (default out/validity)")
-    p.add_argument("--isolation", default="auto", choices=["auto", "namespaces", "process"])
-    p.add_argument("--no-cache", action="store_true", help="rerun the probes even if nothing changed")
-    p.add_argument("--rescore", action="store_true",
-                   help="no grading: write the last run's report again with the equivalence file as it is now")
-    p.add_argument("--strict", action="store_true",
-                   help="exit 1 when there are survivors, unnamed kills, wrong equivalences or broken tests")
-    p.set_defaults(func=cmd_validity)
-    return p
+from metakit.grading.validity_cli import add_validity_command  # noqa: E402 - the parser lives there
 
 
 def main(argv: list[str] | None = None) -> int:

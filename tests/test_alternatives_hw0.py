@@ -19,7 +19,7 @@ FILES = {"model": ["test_model.py", "test_training.py"], "sampler": ["test_sampl
          "loss": ["test_loss.py", "test_training.py"], "cosine": ["test_cosine.py"]}
 
 
-def tests_for(cells) -> list[str]:
+def graded_tests_for(cells) -> list[str]:
     names = set()
     for cell in cells:
         for file in FILES[cell]:
@@ -39,7 +39,7 @@ def test_alternatives_get_full_marks(tmp_path: Path) -> None:
     problems = []
     for number, path in enumerate(ALTERNATIVES):
         alternative = load_variant(path)
-        tests = tests_for(alternative.cells)
+        tests = graded_tests_for(alternative.cells)
         folder = tmp_path / f"alt{number}"
         folder.mkdir()
         apply_variant(reference, alternative, folder / f"alt-{path.stem}.ipynb")

@@ -4,7 +4,7 @@
   isolation before any student is graded; asked for explicitly, ``grade`` stops with exit 3 and
   the cause on stderr, and writes no reports; with ``auto`` it says why and grades in the next mode.
 * A hidden test that fails on the grading side (a data file missing) or whose worker cannot start
-  (a memory limit too small for the interpreter): that test is a grader error, the student reads
+  (a memory limit below the minimum a worker needs): that test is a grader error, the student reads
   that it is not their fault, the other tests are graded as usual, and ``grade`` exits 3.
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ def test_reads_a_missing_data_file(student):
 
 @graded(points=1, timeout=20, memory_mb=40)
 def test_worker_cannot_start(student):
-    """A limit too small for the interpreter itself."""
+    """A limit too small for any worker."""
     check(student.call("accuracy", [[1.0, 0.0]], [0]) == 1.0, "accuracy")
 '''
 

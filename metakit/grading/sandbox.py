@@ -51,9 +51,17 @@ STARTUP_S = float(os.environ.get("METAKIT_WORKER_STARTUP_S", "180"))
 MODES = ("namespaces", "process")
 
 
+MIN_MEMORY_MB = 64
+
+
 @dataclass
 class Limits:
-    """Resource limits of one worker (one hidden test)."""
+    """Resource limits of one worker (one hidden test).
+
+    ``memory_mb`` is what the student's code may allocate *above* the interpreter's own address
+    space with numpy, torch and the kit imported (about 0.6 GB with a CPU build of torch, over 3 GB
+    with a CUDA build), so the same mark means the same budget on every machine.
+    """
 
     wall_s: float = 30.0
     memory_mb: int = 3072
@@ -106,9 +114,29 @@ def bootstrap(then: str) -> str:
     )
 
 
-def _set_limits(limits: Limits) -> None:
+@functools.lru_cache(maxsize=1)
+def baseline_mb() -> int:
+    """Address space (MB) of a fresh worker interpreter with numpy, torch and the kit imported."""
+    code = bootstrap("import numpy, torch, metakit.grading.worker\n"
+                     "print([l for l in open('/proc/self/status') if l.startswith('VmSize')][0].split()[1])")
+    try:
+        out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=STARTUP_S,
+                             env=worker_environment("process", 1, Path(tempfile.gettempdir())))
+        return int(out.stdout.strip().splitlines()[-1]) // 1024
+    except (OSError, ValueError, IndexError, subprocess.SubprocessError):
+        return 4096   # unknown: leave room for a CUDA build of torch
+
+
+def check_memory_limit(limits: Limits) -> None:
+    if limits.memory_mb < MIN_MEMORY_MB:
+        raise GraderError(f"the worker could not start: this test's memory limit ({limits.memory_mb} MB) is below "
+                          f"the {MIN_MEMORY_MB} MB a worker needs above the interpreter; raise memory_mb in its "
+                          f"@graded mark")
+
+
+def _set_limits(limits: Limits, baseline: int) -> None:
     """Runs in the child between fork and exec."""
-    mem = limits.memory_mb * 2**20
+    mem = (limits.memory_mb + baseline) * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 2))
     out = limits.output_mb * 2**20
@@ -168,12 +196,11 @@ class WorkerProcess:
 
     def _launch(self, rfd: int, wfd: int, output) -> "FreshChild | ForkedChild":
         """The worker: forked by the zygote when there is a working one, else a fresh process."""
+        check_memory_limit(self.limits)
         if self.zygote is not None and self.zygote.alive:
             try:
                 return ForkedChild(self.zygote, self.zygote.spawn(self.limits, self.seed, [rfd, wfd, output.fileno()]))
             except GraderError as exc:
-                if "memory limit" in str(exc):
-                    raise
                 print(f"metakit: the zygote failed ({exc}); starting fresh workers", file=sys.stderr)
                 self.zygote.close()
         try:
@@ -182,7 +209,7 @@ class WorkerProcess:
                 stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
                 cwd=self.dir, env=self._environment(),
                 pass_fds=(rfd, wfd), start_new_session=True,
-                preexec_fn=functools.partial(_set_limits, self.limits),
+                preexec_fn=functools.partial(_set_limits, self.limits, baseline_mb()),
             ))
         except OSError as exc:
             raise GraderError(f"could not start a worker ({self.mode} isolation): {exc}") from None
@@ -409,11 +436,7 @@ class Zygote:
         return reply
 
     def spawn(self, limits: Limits, seed: int, fds: list[int]) -> int:
-        if self.vm_mb and limits.memory_mb < self.vm_mb + 128:
-            raise GraderError(f"the worker could not start: this test's memory limit ({limits.memory_mb} MB) is below "
-                              f"what the interpreter with the kit and torch already takes ({self.vm_mb} MB of address "
-                              f"space); raise memory_mb in its @graded mark")
-        spec = {"memory_mb": limits.memory_mb, "cpu_s": limits.cpu_s, "output_mb": limits.output_mb,
+        spec = {"memory_mb": limits.memory_mb + (self.vm_mb or 4096), "cpu_s": limits.cpu_s, "output_mb": limits.output_mb,
                 "max_processes": limits.max_processes, "threads": limits.threads, "tmp_mb": limits.tmp_mb}
         return int(self._request({"op": "spawn", "limits": spec, "seed": int(seed)}, fds)["pid"])
 

@@ -32,7 +32,8 @@ import tempfile
 from typing import Any
 
 CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWIPC, CLONE_NEWUSER = 0x00020000, 0x20000000, 0x08000000, 0x10000000
-MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 0x40000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = \
+    0x1, 0x2, 0x4, 0x8, 0x20, 0x1000, 0x2000, 0x4000, 0x40000
 PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP = 38, 24
 NOBODY = 65534
 PRIVATE = {"/tmp": 64, "/var/tmp": 16, "/dev/shm": 16}
@@ -57,14 +58,57 @@ def mount(source: str, target: str, fstype: str | None, flags: int = 0, data: st
 
 
 # ---------------------------------------------------------------------- one test's worker
+def mount_points() -> list[str]:
+    """The mount points of this mount namespace (``/proc/self/mountinfo``, octal escapes decoded)."""
+    points = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            raw = line.split()[4]
+            points.append(raw.encode().decode("unicode_escape"))
+    return points
+
+
+def _top_level_under(folder: str, points: list[str]) -> list[str]:
+    inside = sorted({p for p in points if p.startswith(folder.rstrip("/") + "/")}, key=len)
+    top: list[str] = []
+    for point in inside:
+        if not any(point.startswith(t + "/") for t in top):
+            top.append(point)
+    return top
+
+
+def fresh_folder(folder: str, size_mb: int, stage: str) -> None:
+    """A new empty tmpfs at ``folder`` that keeps the read-only folders mounted inside it (a venv or
+    the kit under /tmp): they are moved to ``stage``, the tmpfs is mounted, and they are moved back."""
+    staged = []
+    for number, point in enumerate(_top_level_under(folder, mount_points())):
+        holder = os.path.join(stage, str(number))
+        os.makedirs(holder, exist_ok=True)
+        mount(point, holder, None, MS_BIND | MS_REC)       # a bind keeps the source's read-only flag
+        staged.append((holder, point))
+    mount("metakit-tmp", folder, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size_mb}m,mode=1777")
+    for holder, point in staged:
+        os.makedirs(point, exist_ok=True)
+        mount(holder, point, None, MS_MOVE)
+        try:
+            mount("none", point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        except OSError:
+            pass                                             # locked flags in a user namespace: already read-only
+        os.rmdir(holder)
+    if staged:
+        os.rmdir(stage)
+
+
 def fresh_namespace_view(tmp_mb: int) -> None:
-    """New mount and IPC namespaces with private tmp folders and a /proc of this pid namespace."""
+    """New mount and IPC namespaces with private /tmp, /var/tmp and /dev/shm (keeping what is
+    mounted inside them) and a /proc of this pid namespace."""
     unshare(CLONE_NEWNS | CLONE_NEWIPC)
     mount("none", "/", None, MS_REC | MS_PRIVATE)
-    for folder, size in PRIVATE.items():
-        if os.path.isdir(folder):
-            size = tmp_mb if folder == "/tmp" else size
-            mount("metakit-tmp", folder, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size}m,mode=1777")
+    order = [f for f in ("/tmp", "/var/tmp", "/dev/shm") if os.path.isdir(f)]
+    for folder in order:
+        elsewhere = next(f for f in order + ["/"] if f != folder)    # stage in another private folder
+        size = tmp_mb if folder == "/tmp" else PRIVATE[folder]
+        fresh_folder(folder, size, os.path.join(elsewhere, f".metakit-stage-{os.getpid()}"))
     mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 

@@ -167,8 +167,8 @@ def _maml(student, *, learn: bool = False, first_order: bool = False, outer_lr: 
                         outer_lr=outer_lr, first_order=first_order, hidden=HIDDEN, outer_optimizer="sgd", seed=0,
                         keep=True)
     params, lrs = grader_params(WAYS, HIDDEN, seed=seed), grader_lrs(seed=seed + 1, high=0.5)
-    student.call("metakit.fewshot:load_tensors", student.attr(maml, "params", keep=True), params)
-    student.call("metakit.fewshot:load_tensors", student.attr(maml, "inner_lrs", keep=True), dict(lrs))
+    student.call("metakit.grading.harness:load_tensors", student.attr(maml, "params", keep=True), params)
+    student.call("metakit.grading.harness:load_tensors", student.attr(maml, "inner_lrs", keep=True), dict(lrs))
     return maml, params, lrs
 
 
@@ -429,8 +429,8 @@ def test_outer_step_uses_the_optimizer(student):
     maml = student.call("MAML", num_ways=WAYS, num_inner_steps=1, inner_lr=0.1, outer_lr=lr, hidden=HIDDEN, seed=0,
                         keep=True)
     params, lrs = grader_params(WAYS, HIDDEN, seed=140), grader_lrs(seed=141, high=0.5)
-    student.call("metakit.fewshot:load_tensors", student.attr(maml, "params", keep=True), params)
-    student.call("metakit.fewshot:load_tensors", student.attr(maml, "inner_lrs", keep=True), dict(lrs))
+    student.call("metakit.grading.harness:load_tensors", student.attr(maml, "params", keep=True), params)
+    student.call("metakit.grading.harness:load_tensors", student.attr(maml, "inner_lrs", keep=True), dict(lrs))
     first_batch, second_batch = _tasks(seed=142), _tasks(seed=144)
     _outer_step(student, maml, first_batch, True)
     middle, _ = _state(student, maml, params)

@@ -134,6 +134,24 @@ def check_memory_limit(limits: Limits) -> None:
                           f"@graded mark")
 
 
+def jails_as_root() -> bool:
+    """Namespaces as real root (``setpriv`` to nobody), or through a user namespace (not root, or
+    ``METAKIT_USERNS=1`` to test that path as root)."""
+    return os.geteuid() == 0 and os.environ.get("METAKIT_USERNS") != "1"
+
+
+def launch_command(python: list[str], mode: str, config: SandboxConfig, private_dir: Path, tmp_mb: int,
+                   drop: bool = True) -> list[str]:
+    """``python`` as it starts in ``mode``: itself, or inside the jail built at ``private_dir/root``
+    (``drop=False`` keeps its privileges: the zygote drops them in each worker it forks)."""
+    if mode == "process":
+        return python
+    root = private_dir / "root"
+    root.mkdir()
+    script = jail.setup_script(config.root_plan(tmp_mb), root, python, as_root=jails_as_root(), drop=drop)
+    return jail.unshare_command(script, as_root=jails_as_root())
+
+
 def _set_limits(limits: Limits, baseline: int) -> None:
     """Runs in the child between fork and exec."""
     mem = (limits.memory_mb + baseline) * 2**20
@@ -166,13 +184,7 @@ class WorkerProcess:
     def _command(self, rfd: int, wfd: int) -> list[str]:
         code = bootstrap("from metakit.grading.worker import main\nmain()")
         python = [sys.executable, "-I", "-c", code, "--rfd", str(rfd), "--wfd", str(wfd), "--seed", str(self.seed)]
-        if self.mode == "process":
-            return python
-        root = self.dir / "root"
-        root.mkdir()
-        as_root = os.geteuid() == 0 and os.environ.get("METAKIT_USERNS") != "1"
-        script = jail.setup_script(self.config.root_plan(self.limits.tmp_mb), root, python, as_root=as_root)
-        return jail.unshare_command(script, as_root=as_root)
+        return launch_command(python, self.mode, self.config, self.dir, self.limits.tmp_mb)
 
     def _environment(self) -> dict[str, str]:
         return worker_environment(self.mode, self.limits.threads, self.dir)
@@ -378,16 +390,10 @@ class Zygote:
         self.dir = Path(tempfile.mkdtemp(prefix="metakit-zygote-"))
         os.chmod(self.dir, 0o700)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        as_root = os.geteuid() == 0 and os.environ.get("METAKIT_USERNS") != "1"
         code = bootstrap("from metakit.grading.zygote import main\nmain()")
         python = [sys.executable, "-I", "-c", code, "--control", str(theirs.fileno()), "--mode", mode,
-                  *(["--as-root"] if as_root else [])]
-        command = python
-        if mode == "namespaces":
-            root = self.dir / "root"
-            root.mkdir()
-            script = jail.setup_script(config.root_plan(tmp_mb), root, python, as_root=as_root, drop=False)
-            command = jail.unshare_command(script, as_root=as_root)
+                  *(["--as-root"] if jails_as_root() else [])]
+        command = launch_command(python, mode, config, self.dir, tmp_mb, drop=False)
         self.log_path = self.dir / "zygote.log"
         with open(self.log_path, "wb") as log:
             try:

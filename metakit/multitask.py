@@ -37,6 +37,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from metakit.data.charset import CharacterSet
+from metakit.device import resolve as resolve_device
 
 TASK_KINDS = ("classification", "binary", "regression")
 BINARY_ATTRIBUTES = ("has_curve", "has_loop", "has_dot", "top_heavy", "wide")
@@ -554,10 +555,14 @@ class ProbeNet(MultiTaskNet):
     A shared ``tanh`` layer ``784 -> width`` (its two parameters are :meth:`shared_parameters`)
     followed by a bias-free output matrix per task; task ``i`` uses matrix ``i`` (chosen by the
     argmax of its z). Seeded, so the same arguments build the same weights everywhere. With
-    ``shared=False`` it claims to share nothing (``shared_parameters()`` is empty).
+    ``shared=False`` it claims to share nothing (``shared_parameters()`` is empty). With
+    ``task0_shift=True`` a third shared parameter ``shift`` ``[width]`` is added to the hidden
+    layer of task 0's rows only: a batch without task 0 never reaches it (its gradient is None
+    from ``torch.autograd.grad(..., allow_unused=True)``, mathematically zero).
     """
 
-    def __init__(self, num_tasks: int, num_outputs: int, width: int = 8, seed: int = 0, shared: bool = True) -> None:
+    def __init__(self, num_tasks: int, num_outputs: int, width: int = 8, seed: int = 0, shared: bool = True,
+                 task0_shift: bool = False) -> None:
         super().__init__()
         self.claims_shared = shared
         gen = torch.Generator().manual_seed(int(seed))
@@ -566,14 +571,20 @@ class ProbeNet(MultiTaskNet):
         with torch.no_grad():
             self.shared.weight.copy_(torch.randn(width, 784, generator=gen) / 784 ** 0.5 * 3)
             self.shared.bias.copy_(torch.randn(width, generator=gen))
+        self.shift = nn.Parameter(torch.randn(width, generator=gen)) if task0_shift else None
 
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        tasks = z.argmax(dim=1)                               # [B]
         h = torch.tanh(self.shared(x.reshape(x.shape[0], -1)))
-        weights = self.task_weights[z.argmax(dim=1)]          # [B, width, O]
+        if self.shift is not None and bool((tasks == 0).any()):
+            h = h + (tasks == 0).unsqueeze(1).to(h.dtype) * self.shift
+        weights = self.task_weights[tasks]                    # [B, width, O]
         return torch.einsum("bw,bwo->bo", h, weights)
 
     def shared_parameters(self) -> list[nn.Parameter]:
-        return [self.shared.weight, self.shared.bias] if self.claims_shared else []
+        if not self.claims_shared:
+            return []
+        return [self.shared.weight, self.shared.bias] + ([self.shift] if self.shift is not None else [])
 
 
 # ============================================================================ training
@@ -628,7 +639,7 @@ def train_multitask(model: nn.Module, taskset: TaskSet, sample_task_batch: Sampl
                     steps: int = 500, tasks_per_batch: int = 4, batch_size: int = 16,
                     proportional: bool = False, weights: Sequence[float] | None = None, lr: float = 1e-3,
                     weight_decay: float = 0.0, seed: int = 0, eval_every: int | None = None,
-                    device: torch.device | str = "cpu", progress: bool = True, label: str = "") -> TrainResult:
+                    device: torch.device | str | None = None, progress: bool = True, label: str = "") -> TrainResult:
     """The lecture's recipe, ``steps`` times: sample a mini-batch of tasks, then a mini-batch of data
     for each; compute each task's loss; combine them with the weights; backpropagate; Adam step.
 
@@ -639,10 +650,12 @@ def train_multitask(model: nn.Module, taskset: TaskSet, sample_task_batch: Sampl
         multitask_loss: ``(per_task_losses [K], weights [K]) -> scalar``; it gets the weights of the
             sampled tasks (``weights`` is per task, ones when None).
         eval_every: record every task's test score this often (curves); the end is always recorded.
+        device: where the model and the data live; default :func:`metakit.device` (CUDA, then MPS,
+            then the CPU; ``$METAKIT_DEVICE`` overrides it).
     Returns:
         :class:`TrainResult` with the final per-task test scores.
     """
-    device = torch.device(device)
+    device = resolve_device(device)
     model.to(device)
     data = taskset.to(device)
     sizes = data.sizes()
@@ -685,15 +698,15 @@ def train_multitask(model: nn.Module, taskset: TaskSet, sample_task_batch: Sampl
 
 def train_independent(taskset: TaskSet, *, steps_per_task: int = 200, batch_size: int = 16, hidden: int = 128,
                       lr: float = 1e-3, weight_decay: float = 0.0, seed: int = 0, eval_every: int | None = None,
-                      device: torch.device | str = "cpu", progress: bool = True,
+                      device: torch.device | str | None = None, progress: bool = True,
                       label: str = "independent networks") -> TrainResult:
     """The baseline: one separate network (:func:`mlp`, ``784 -> hidden -> hidden -> outputs``) per
     task, each trained on its own data only for ``steps_per_task`` Adam steps of ``batch_size``.
 
     To give each task as many updates as in a multi-task run of S steps with K tasks a step, use
-    ``steps_per_task = S * K // T``.
+    ``steps_per_task = S * K // T``. ``device``: default :func:`metakit.device`.
     """
-    device = torch.device(device)
+    device = resolve_device(device)
     data = taskset.to(device)
     result = TrainResult(scores={}, label=label)
     start = time.perf_counter()

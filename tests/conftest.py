@@ -18,6 +18,13 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
         monkeypatch.setenv("METAKIT_CACHE", str(cache))
 
 
+@pytest.fixture(autouse=True)
+def _cpu_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kit's tests run on the CPU, as the graders do, whatever GPU the machine has: metakit.device()
+    is the CPU here. Tests marked ``accelerator`` (tests/test_device.py) pass their device explicitly."""
+    monkeypatch.setenv("METAKIT_DEVICE", "cpu")
+
+
 @pytest.fixture
 def repo_root() -> Path:
     return REPO_ROOT

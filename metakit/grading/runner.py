@@ -169,7 +169,7 @@ class Grader:
                    "--rootdir", str(self.tests_dir), "-p", "metakit.grading.plugin", "-p", "no:cacheprovider",
                    "--assert=plain", "-q", "--tb=no", "-W", "ignore", *extra]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(self.kit.root), os.environ.get("PYTHONPATH", "")]),
-               "PYTHONDONTWRITEBYTECODE": "1"}
+               "PYTHONDONTWRITEBYTECODE": "1", "METAKIT_DEVICE": "cpu"}  # graders run on the CPU
         return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, cwd=self.work)
 
     def _collect(self) -> list[dict]:

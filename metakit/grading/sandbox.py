@@ -336,6 +336,7 @@ def worker_environment(mode: str, threads: int, private_dir: Path) -> dict[str, 
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
+        "METAKIT_DEVICE": "cpu",   # graders run on the CPU, whatever the machine has (metakit.device)
         **{k: v for k, v in os.environ.items() if k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "METAKIT_DATA_DIR")},
     }
 

@@ -9,8 +9,8 @@ The student writes the three graded parts; this module never contains them:
 
 What the kit gives around them:
 
-* :func:`load_data`: train and test characters, disjoint: the embedded glyphs by default, the
-  two official minimal Omniglot splits when asked (see :func:`omniglot_split`).
+* :func:`load_data`: train and test characters, disjoint: the embedded glyphs by default, real
+  Omniglot when asked, found by :func:`metakit.data.source.resolve` (see :func:`omniglot_split`).
 * :func:`train_blackbox`: Adam on meta-batches of fresh training episodes (tqdm bar), evaluation
   on the same held-out episodes every ``eval_every`` steps, curves for
   :func:`metakit.plot.learning_curves`.
@@ -25,9 +25,9 @@ What the kit gives around them:
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -35,13 +35,16 @@ import torch
 from tqdm.auto import tqdm
 
 from metakit.data.charset import CharacterSet
+from metakit.data.source import GLYPHS, MINIMAL, Characters, DataSource, load_characters
+from metakit.data.source import omniglot_available  # noqa: F401 - part of this module's interface
+from metakit.data.source import resolve as resolve_source
+from metakit.device import device_of, resolve as resolve_device
 from metakit.episodes import Episodes, EpisodeSampler
-from metakit.paths import shared_omniglot_dir
+from metakit.paths import shared_omniglot_dir  # noqa: F401 - benchmarks name the folder through this module
 
 BatchFn = Callable[[Episodes, torch.Generator], "tuple[torch.Tensor, torch.Tensor]"]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
-OMNIGLOT_FILES = ("images_background_small1.zip", "images_background_small2.zip")
 IMAGE_PIXELS = 28 * 28
 
 
@@ -60,37 +63,50 @@ class DataSplit:
                 f"{self.test.num_characters} held-out test characters ({self.description})")
 
 
-def omniglot_available(folder: str | None = None) -> bool:
-    """True when both official minimal background splits are in ``folder`` (default: shared)."""
-    root = shared_omniglot_dir() if folder is None else Path(folder)
-    return all((root / name).exists() for name in OMNIGLOT_FILES)
+def omniglot_split(folder: str | os.PathLike | DataSource | None = None, test_characters: int = 42,
+                   seed: int = 0) -> DataSplit:
+    """Real Omniglot, 28x28, split into meta-training and held-out meta-test characters.
 
+    ``folder`` goes to :func:`metakit.data.source.resolve` (None: ``"omniglot"``, wherever it is).
 
-def omniglot_split(folder: str | None = None, test_characters: int = 42, seed: int = 0) -> DataSplit:
-    """Real Omniglot, 28x28, from both official minimal splits, split by character.
-
-    ``small1`` (136 characters) and ``small2`` (156) share 50 characters (their Greek and Latin
-    alphabets, identical images), so they are joined with :func:`metakit.data.splits.union` into
-    242 distinct characters first; a plain concatenation would hold those 50 twice and could put
-    one copy in training and the other in the test set. The union is then split by character
-    (:func:`metakit.data.splits.split_by_character`, seeded, checked disjoint) into
-    ``242 - test_characters`` meta-training and ``test_characters`` held-out meta-test characters.
+    * The two official minimal splits: ``small1`` (136 characters) and ``small2`` (156) share 50
+      characters (their Greek and Latin alphabets, identical images), so they are joined with
+      :func:`metakit.data.splits.union` into 242 distinct characters first; a plain concatenation
+      would hold those 50 twice and could put one copy in training and the other in the test set.
+      The union is then split by character (:func:`metakit.data.splits.split_by_character`,
+      seeded, checked disjoint) into ``242 - test_characters`` meta-training and
+      ``test_characters`` held-out meta-test characters.
+    * The full background set with ``images_evaluation`` beside it: meta-training on the 964
+      background characters, meta-test on the 659 evaluation characters (other alphabets; the
+      Omniglot paper's protocol); ``test_characters`` is not used.
+    * The background set alone, or one folder or zip: split by character like the minimal splits.
     """
-    from metakit.data.omniglot import load_omniglot
-    from metakit.data.splits import split_by_character, union
+    from metakit.data.splits import split_by_alphabet, split_by_character
 
-    root = shared_omniglot_dir() if folder is None else Path(folder)
-    small1, small2 = (load_omniglot(root / name, progress=False) for name in OMNIGLOT_FILES)
-    everything = union(small1, small2, name="omniglot/small1+small2")
+    source = resolve_source("omniglot" if folder is None else folder)
+    loaded = load_characters(source)
+    if loaded.evaluation is not None:
+        train, test = split_by_alphabet(loaded.pool, loaded.evaluation)
+        return DataSplit(train, test, "omniglot",
+                         f"the {train.num_characters} background characters for meta-training, the "
+                         f"{test.num_characters} of images_evaluation (other alphabets) held out")
+    everything = loaded.pool
     total = everything.num_characters
     if not 0 < test_characters < total:
         raise ValueError(f"test_characters must be in 1..{total - 1}; got {test_characters}")
     train, test = split_by_character(everything, sizes=(total - test_characters, test_characters), seed=seed)
-    return DataSplit(train, test, "omniglot",
-                     f"small1 ({small1.num_characters}) and small2 ({small2.num_characters}) share "
-                     f"{small1.num_characters + small2.num_characters - total} characters: {total} distinct, "
-                     f"split by character into {train.num_characters} train / {test.num_characters} test "
-                     f"(seed {seed})")
+    return DataSplit(train, test, "omniglot", f"{_pool_words(source, loaded)}, split by character into "
+                                              f"{train.num_characters} train / {test.num_characters} test "
+                                              f"(seed {seed})")
+
+
+def _pool_words(source: DataSource, loaded: Characters) -> str:
+    total = loaded.pool.num_characters
+    if source.kind != MINIMAL:
+        return f"{total} characters of {source.paths[0]}"
+    small1, small2 = loaded.parts
+    return (f"small1 ({small1.num_characters}) and small2 ({small2.num_characters}) share "
+            f"{small1.num_characters + small2.num_characters - total} characters: {total} distinct")
 
 
 def glyph_split(test_fraction: float = 0.2, seed: int = 0, **glyph_options) -> DataSplit:
@@ -112,30 +128,24 @@ def fraction_split(characters: CharacterSet, source: str, what: str, test_fracti
                                           f"(seed {seed})")
 
 
-def load_data(source: str = "glyphs", seed: int = 0, **glyph_options) -> DataSplit:
-    """``"glyphs"`` (the default, always there), ``"omniglot"`` (the official minimal splits),
-    ``"auto"`` (Omniglot when both zips are in the shared folder, glyphs otherwise), or the path of
-    any Omniglot folder or zip in the official layout (e.g. the full ``images_background.zip`` that
-    ``python -m metakit data omniglot --download`` fetches), split 80/20 by character.
+def load_data(source: str | os.PathLike | DataSource = "glyphs", seed: int = 0, **glyph_options) -> DataSplit:
+    """Meta-training and held-out meta-test characters, from :func:`metakit.data.source.resolve`.
+
+    ``"glyphs"`` (the default, always there), ``"omniglot"`` (real Omniglot, or an error naming
+    where it belongs), ``"auto"`` (Omniglot when found, glyphs otherwise), a path, or a
+    :class:`~metakit.data.source.DataSource`. The minimal splits, and the background set with
+    images_evaluation, are split as :func:`omniglot_split` says; glyphs, the background set alone
+    and any one Omniglot folder or zip are split 80/20 by character.
 
     ``glyph_options`` go to :func:`metakit.data.glyphs.load_glyphs` (e.g. ``num_alphabets=5`` for
     a small, quick set)."""
-    if source == "auto":
-        source = "omniglot" if omniglot_available() else "glyphs"
-    if source == "glyphs":
+    resolved = resolve_source(source)
+    if resolved.kind == GLYPHS:
         return glyph_split(seed=seed, **glyph_options)
-    if source == "omniglot":
-        if not omniglot_available():
-            raise FileNotFoundError(
-                f"real Omniglot not found: {', '.join(OMNIGLOT_FILES)} belong in {shared_omniglot_dir()} "
-                f"(set METAKIT_OMNIGLOT to another folder), or use source='glyphs'")
-        return omniglot_split(seed=seed)
-    if Path(source).exists():
-        from metakit.data.omniglot import load_omniglot
-
-        return fraction_split(load_omniglot(source, progress=False), "omniglot", f"characters of {source}", seed=seed)
-    raise ValueError(f"unknown data source {source!r}: use 'glyphs', 'omniglot', 'auto' or the path of an "
-                     f"Omniglot folder or zip")
+    if resolved.kind == MINIMAL or resolved.evaluation is not None:
+        return omniglot_split(resolved, seed=seed)
+    return fraction_split(load_characters(resolved).pool, "omniglot", f"characters of {resolved.paths[0]}",
+                          seed=seed)
 
 
 # ====================================================================== evaluation
@@ -179,13 +189,16 @@ def _check_layout(predictions: torch.Tensor, labels: torch.Tensor) -> None:
 @torch.no_grad()
 def evaluate_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn, sampler: EpisodeSampler,
                       episodes: int = 500, batch_size: int = 250, seed: int = 0,
-                      device: torch.device | str = "cpu") -> tuple[float, float]:
+                      device: torch.device | str | None = None) -> tuple[float, float]:
     """(query accuracy, mean loss) on ``episodes`` episodes from the start of ``sampler``'s stream.
+
+    The batches go to ``device`` (default: where the model's parameters are; the model is not moved).
 
     The same episodes every call (the sampler is rewound), so points of a curve are comparable.
     The model receives random query labels (:func:`hide_query_labels`); the loss and the accuracy
     are computed against the true ones.
     """
+    device = device_of(model) if device is None else torch.device(device)
     was_training = model.training
     model.eval()
     generator = torch.Generator().manual_seed(seed)
@@ -236,7 +249,7 @@ def train_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn,
                    eval_every: int = 250, eval_episodes: int = 500, rotations: bool = False,
                    augment: bool = False,
                    grad_clip: float | None = None, cosine: bool = False, seed: int = 0,
-                   device: torch.device | str = "cpu",
+                   device: torch.device | str | None = None,
                    label: str | None = None, progress: bool = True) -> TrainResult:
     """Meta-train ``model`` with Adam on N-way K-shot episodes; evaluate on held-out characters.
 
@@ -258,12 +271,13 @@ def train_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn,
         cosine: decay the learning rate from ``lr`` to 0 along a half cosine over the ``steps``
             (False: constant ``lr``).
         seed: seeds the model's data stream, the query shuffles and the test episodes.
-        device: where the model and the batches live (the model is moved there).
+        device: where the model and the batches live (the model is moved there); default
+            :func:`metakit.device` (CUDA, then MPS, then the CPU; ``$METAKIT_DEVICE`` overrides it).
 
     Returns:
         a :class:`TrainResult` with the curves.
     """
-    device = torch.device(device)
+    device = resolve_device(device)
     model.to(device)
     train_sampler = EpisodeSampler(data.train, ways, shots, 1, seed=seed, rotations=rotations, augment=augment)
     test_sampler = EpisodeSampler(data.test, ways, shots, 1, seed=10_000 + seed)

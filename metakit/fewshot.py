@@ -28,9 +28,9 @@ Shapes (N ways, K shots, Q queries per class, D embedding size)::
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -41,8 +41,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from metakit.data.charset import CharacterSet
+from metakit.data.source import GLYPHS, MINIMAL, Characters, DataSource, load_characters
+from metakit.data.source import omniglot_available  # noqa: F401 - part of this module's interface
+from metakit.data.source import resolve as resolve_source
+from metakit.device import device_of, resolve as resolve_device
 from metakit.episodes import Episodes, EpisodeSampler
-from metakit.paths import shared_omniglot_dir
 from metakit.stats import format_ci, mean_ci95
 
 Task = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
@@ -67,65 +70,73 @@ class FewShotData:
                 f"{self.test.num_characters} held-out test characters ({self.description})")
 
 
-OMNIGLOT_FILES = ("images_background_small1.zip", "images_background_small2.zip")
-
-
-def omniglot_available() -> bool:
-    """True when both official minimal background splits are in the shared Omniglot folder."""
-    return all((shared_omniglot_dir() / name).exists() for name in OMNIGLOT_FILES)
-
-
-def load_data(source: str = "auto", val_characters: int = 12, test_characters: int = 50,
+def load_data(source: str | os.PathLike | DataSource = "auto", val_characters: int = 12, test_characters: int = 50,
               seed: int = 0) -> FewShotData:
-    """Characters for hw2, split by character (train, validation and test never share one).
+    """Characters for hw2, split so that train, validation and test never share a character.
 
-    ``"omniglot"``: the two official minimal background splits, joined with
-    :func:`metakit.data.splits.union` (136 + 156 characters, of which 50 Greek and Latin ones are
-    in both: 242 distinct characters, 10 alphabets), then split by character (seeded
-    :func:`metakit.data.splits.split_by_character`) into training, validation and held-out test
-    characters. Test characters belong to alphabets seen in training, but no test character is.
-    ``"glyphs"``: the kit's generated characters, split the same way. ``"auto"``: Omniglot when
-    both zips are there, glyphs otherwise. Any other ``source`` is the path of an Omniglot folder
-    or zip in the official layout (e.g. the full ``images_background.zip`` that
-    ``python -m metakit data omniglot --download`` fetches), split the same way.
+    ``source`` goes to :func:`metakit.data.source.resolve`: ``"auto"`` (real Omniglot when found,
+    glyphs otherwise), ``"omniglot"`` (an error when there is none), ``"glyphs"``, a path, or a
+    :class:`~metakit.data.source.DataSource`. What each kind gives:
+
+    * the two official minimal splits: joined with :func:`metakit.data.splits.union` (136 + 156
+      characters, of which 50 Greek and Latin ones are in both: 242 distinct characters, 8
+      alphabets), then split by character (seeded :func:`metakit.data.splits.split_by_character`)
+      into ``242 - val - test`` training, ``val_characters`` validation and ``test_characters``
+      held-out test characters. Test characters belong to alphabets seen in training, but no test
+      character is.
+    * the full background set with ``images_evaluation`` beside it (the Omniglot paper's protocol):
+      the 964 background characters split into training and ``val_characters`` validation ones;
+      the test set is all of images_evaluation (659 characters of 20 other alphabets), and
+      ``test_characters`` is not used.
+    * the background set alone, one Omniglot folder or zip, or the glyphs: split by character
+      into training, validation and test characters like the minimal splits.
     """
-    from metakit.data.splits import split_by_character, union
+    from metakit.data.splits import split_by_character
 
-    if source == "auto":
-        source = "omniglot" if omniglot_available() else "glyphs"
-    if source == "omniglot":
-        if not omniglot_available():
-            raise FileNotFoundError(
-                f"real Omniglot not found: {', '.join(OMNIGLOT_FILES)} belong in {shared_omniglot_dir()} "
-                f"(set METAKIT_OMNIGLOT to another folder), or use source='glyphs'")
-        from metakit.data.omniglot import load_omniglot
+    resolved = resolve_source(source)
+    loaded = load_characters(resolved)
+    kind = "omniglot" if resolved.is_omniglot else "glyphs"
+    if loaded.evaluation is not None:
+        return _background_protocol(loaded, kind, val_characters, test_characters, seed)
+    count = loaded.pool.num_characters
+    train_characters = _check_sizes(count, val_characters, test_characters, count - val_characters - test_characters)
+    train, val, test = split_by_character(loaded.pool, sizes=(train_characters, val_characters, test_characters),
+                                          seed=seed)
+    return FewShotData(train, val, test, kind, f"{_describe(resolved, loaded)}, split by character (seed {seed})")
 
-        parts = [load_omniglot(shared_omniglot_dir() / name, progress=False) for name in OMNIGLOT_FILES]
-        characters = union(*parts, name="omniglot/small1+small2")
-        description = (f"union of small1 ({parts[0].num_characters}) and small2 ({parts[1].num_characters}): "
-                       f"{characters.num_characters} distinct characters")
-    elif source == "glyphs":
-        from metakit.data.glyphs import load_glyphs
 
-        characters = load_glyphs()
-        description = f"{characters.num_characters} generated characters"
-    elif Path(source).exists():
-        from metakit.data.omniglot import load_omniglot
-
-        characters = load_omniglot(source, progress=False)
-        description = f"{characters.num_characters} characters of {source}"
-        source = "omniglot"
-    else:
-        raise ValueError(f"unknown data source {source!r}: use 'glyphs', 'omniglot', 'auto' or the path of an "
-                         f"Omniglot folder or zip")
-    count = characters.num_characters
-    train_characters = count - val_characters - test_characters
+def _check_sizes(count: int, val_characters: int, test_characters: int, train_characters: int) -> int:
     if val_characters < 1 or test_characters < 1 or train_characters < 1:
         raise ValueError(f"cannot hold out {val_characters} validation and {test_characters} test characters "
                          f"of {count}")
-    train, val, test = split_by_character(characters, sizes=(train_characters, val_characters, test_characters),
-                                          seed=seed)
-    return FewShotData(train, val, test, source, f"{description}, split by character (seed {seed})")
+    return train_characters
+
+
+def _background_protocol(loaded: Characters, kind: str, val_characters: int, test_characters: int,
+                         seed: int) -> FewShotData:
+    """Background characters split into training and validation; images_evaluation is the test set."""
+    from metakit.data.splits import split_by_alphabet, split_by_character
+
+    background, test = split_by_alphabet(loaded.pool, loaded.evaluation)
+    count = background.num_characters
+    train_characters = _check_sizes(count, val_characters, test_characters, count - val_characters)
+    train, val = split_by_character(background, sizes=(train_characters, val_characters), seed=seed)
+    return FewShotData(train, val, test, kind,
+                       f"{count} background characters split by character into training and validation "
+                       f"(seed {seed}); test: the {test.num_characters} characters of images_evaluation "
+                       f"(other alphabets)")
+
+
+def _describe(source: DataSource, loaded: Characters) -> str:
+    """What the pool is, for :meth:`FewShotData.summary`."""
+    count = loaded.pool.num_characters
+    if source.kind == MINIMAL:
+        small1, small2 = loaded.parts
+        return (f"union of small1 ({small1.num_characters}) and small2 ({small2.num_characters}): "
+                f"{count} distinct characters")
+    if source.kind == GLYPHS:
+        return f"{count} generated characters"
+    return f"{count} characters of {source.paths[0]}"
 
 
 # =========================================================================== tasks
@@ -354,7 +365,7 @@ ProtoNetStep = Callable[[nn.Module, list], tuple]
 def train_protonet(protonet_step: ProtoNetStep, model: nn.Module, train_sampler: EpisodeSampler,
                    val_sampler: EpisodeSampler | None = None, iterations: int = 1000, meta_batch: int = 16,
                    lr: float = 1e-3, val_every: int = 100, val_tasks: int = 64, log_every: int = 10,
-                   device: torch.device | str = "cpu", progress: bool = True, name: str = "ProtoNet",
+                   device: torch.device | str | None = None, progress: bool = True, name: str = "ProtoNet",
                    cosine: bool = False) -> History:
     """Train ``model`` (the embedding) with Adam on ``protonet_step(model, task_batch)``.
 
@@ -362,8 +373,11 @@ def train_protonet(protonet_step: ProtoNetStep, model: nn.Module, train_sampler:
     ``loss, support_acc, query_acc = protonet_step(model, tasks)`` with the model in train mode,
     then zero_grad / backward / step. Every ``val_every`` iterations the model (in eval mode, no
     gradients) is run on ``val_tasks`` validation episodes. ``cosine``: the learning rate decays
-    from ``lr`` to 0 along a half cosine over the run. Returns the :class:`History`.
+    from ``lr`` to 0 along a half cosine over the run. ``device``: where the model (moved there) and
+    the episodes live; default :func:`metakit.device` (``$METAKIT_DEVICE`` overrides it).
+    Returns the :class:`History`.
     """
+    device = resolve_device(device)
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     schedule = _cosine(optimizer, iterations) if cosine else None
@@ -398,10 +412,12 @@ def train_protonet(protonet_step: ProtoNetStep, model: nn.Module, train_sampler:
 
 
 def evaluate_protonet(protonet_step: ProtoNetStep, model: nn.Module, sampler: EpisodeSampler,
-                      num_episodes: int = 600, device: torch.device | str = "cpu", progress: bool = True,
+                      num_episodes: int = 600, device: torch.device | str | None = None, progress: bool = True,
                       name: str = "ProtoNet") -> Evaluation:
     """Query accuracy of ``model`` on ``num_episodes`` test episodes (``sampler``'s episodes
-    0..num_episodes-1), one episode per ``protonet_step`` call, model in eval mode, no gradients."""
+    0..num_episodes-1), one episode per ``protonet_step`` call, model in eval mode, no gradients.
+    ``device``: default where the model's parameters are (a trained model stays where it is)."""
+    device = device_of(model) if device is None else torch.device(device)
     model.to(device).eval()
     accuracies = []
     started = time.perf_counter()
@@ -415,7 +431,7 @@ def evaluate_protonet(protonet_step: ProtoNetStep, model: nn.Module, sampler: Ep
 # =========================================================================== MAML loops
 def train_maml(maml: Any, train_sampler: EpisodeSampler, val_sampler: EpisodeSampler | None = None,
                iterations: int = 1000, meta_batch: int = 16, val_every: int = 100, val_tasks: int = 64,
-               log_every: int = 10, device: torch.device | str = "cpu", progress: bool = True,
+               log_every: int = 10, device: torch.device | str | None = None, progress: bool = True,
                name: str = "MAML", cosine: bool = False) -> History:
     """Meta-train with ``maml.outer_step(task_batch, train=True)`` (which updates the
     meta-parameters itself); validate with ``outer_step(val_batch, train=False)``.
@@ -423,7 +439,10 @@ def train_maml(maml: Any, train_sampler: EpisodeSampler, val_sampler: EpisodeSam
     ``outer_step`` returns ``(meta_loss, support accuracies after each inner step, query
     accuracy)``; the history records the support accuracy after the last inner step. ``cosine``:
     the learning rate of ``maml.optimizer`` decays from its value to 0 along a half cosine.
+    ``device``: where the episodes go; default where the meta-parameters are (``maml.device``,
+    else the device of ``maml.params``), since this loop cannot move them.
     """
+    device = device_of(maml) if device is None else torch.device(device)
     history = History(name)
     schedule = _cosine(maml.optimizer, iterations) if cosine else None
     val_batch = task_batch(val_sampler.episodes(0, val_tasks), device) if val_sampler is not None else None
@@ -447,9 +466,11 @@ def train_maml(maml: Any, train_sampler: EpisodeSampler, val_sampler: EpisodeSam
 
 
 def evaluate_maml(maml: Any, sampler: EpisodeSampler, num_episodes: int = 600,
-                  device: torch.device | str = "cpu", progress: bool = True, name: str = "MAML") -> Evaluation:
+                  device: torch.device | str | None = None, progress: bool = True, name: str = "MAML") -> Evaluation:
     """Query accuracy after adaptation on ``num_episodes`` test episodes, one
-    ``outer_step([task], train=False)`` call per episode (the meta-parameters do not change)."""
+    ``outer_step([task], train=False)`` call per episode (the meta-parameters do not change).
+    ``device``: where the episodes go; default where the meta-parameters are."""
+    device = device_of(maml) if device is None else torch.device(device)
     accuracies = []
     started = time.perf_counter()
     for index in tqdm(range(num_episodes), desc=f"evaluating {name}", disable=not progress, leave=False):

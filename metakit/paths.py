@@ -12,13 +12,13 @@ def data_root() -> Path:
     """The kit's own data folder (``data/``): ``$METAKIT_DATA_DIR``, else the one beside the package
     (a checkout, or the kit folder inside a Gradescope autograder)."""
     override = os.environ.get("METAKIT_DATA_DIR")
-    return Path(override) if override else REPO_ROOT / "data"
+    return Path(override).expanduser() if override else REPO_ROOT / "data"
 
 
 def cache_dir() -> Path:
-    """Folder for built data caches: ``$METAKIT_CACHE`` or ``~/.cache/metakit``."""
+    """Folder for built data caches: ``$METAKIT_CACHE`` or ``~/.cache/metakit`` (``~`` expanded)."""
     root = os.environ.get("METAKIT_CACHE")
-    path = Path(root) if root else Path.home() / ".cache" / "metakit"
+    path = Path(root).expanduser() if root else Path.home() / ".cache" / "metakit"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -29,4 +29,4 @@ def shared_omniglot_dir() -> Path:
     ``$METAKIT_OMNIGLOT`` overrides the default ``<repo>/../shared/omniglot``.
     """
     override = os.environ.get("METAKIT_OMNIGLOT")
-    return Path(override) if override else REPO_ROOT.parent / "shared" / "omniglot"
+    return Path(override).expanduser() if override else REPO_ROOT.parent / "shared" / "omniglot"

@@ -1,6 +1,6 @@
 """``python -m metakit data ...``: build the data caches and look at a sampled episode.
 
-    python -m metakit data omniglot --root PATH [--download]
+    python -m metakit data omniglot [--root PATH] [--download [--splits background,evaluation,small1,small2]]
     python -m metakit data glyphs
     python -m metakit data show --dataset glyphs --ways 5 --shots 1 --queries 2 --out episode.png
 """
@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from metakit.data.charset import CharacterSet
-from metakit.data.omniglot import OmniglotError, cache_path, download, find_sources, load_omniglot
+from metakit.data.omniglot import OmniglotError, as_path, cache_path, download, find_sources, load_omniglot
 
 
 def add_data_commands(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -20,11 +20,16 @@ def add_data_commands(subparsers: argparse._SubParsersAction) -> argparse.Argume
     commands = data.add_subparsers(dest="data_command", required=True)
 
     p = commands.add_parser("omniglot", help="read real Omniglot (official layout) into the cache")
-    p.add_argument("--root", required=True, type=Path,
+    p.add_argument("--root", type=as_path, default=None,
                    help="a zip or folder in the official layout, or a folder holding the official "
-                        "zips (with --download: where to put them)")
+                        "zips (with --download: where to put them; default the kit's Omniglot folder, "
+                        "cache_dir()/omniglot, where every loader looks). Without --root and "
+                        "--download: what the loaders find (metakit.data.source.resolve)")
     p.add_argument("--download", action="store_true",
-                   help="fetch images_background.zip and images_evaluation.zip into --root first")
+                   help="fetch the official zips of --splits (sha256-checked) into --root first")
+    p.add_argument("--splits", type=_splits, default=("background", "evaluation"),
+                   help="comma-separated official files to download: background, evaluation, small1, "
+                        "small2 (default: background,evaluation)")
     p.set_defaults(func=cmd_omniglot)
 
     p = commands.add_parser("glyphs", help="generate the embedded Omniglot-style glyphs into the cache")
@@ -50,15 +55,33 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _splits(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _omniglot_sources(args: argparse.Namespace) -> list[Path]:
+    """The zips or folders to read: downloaded, under ``--root``, or what the loaders find."""
+    from metakit.data.source import omniglot_home, resolve
+
+    if args.download:
+        return download(args.root or omniglot_home(), args.splits)
+    if args.root is not None:
+        return find_sources(args.root)
+    source = resolve("omniglot")
+    return [*source.paths, *([source.evaluation] if source.evaluation else [])]
+
+
 def cmd_omniglot(args: argparse.Namespace) -> int:
-    """Download (optionally), read and cache every Omniglot source under ``--root``."""
+    """Download (optionally), read and cache Omniglot; end with the line the loaders will print."""
+    from metakit.data.source import resolve
+
     try:
-        sources = download(args.root) if args.download else find_sources(args.root)
-        for source in sources:
+        for source in _omniglot_sources(args):
             charset = load_omniglot(source)
             print(charset.summary())
             print(f"  cache: {cache_path(source).with_suffix('.npz')} (+ .json manifest)")
-    except OmniglotError as err:
+        print(resolve("auto").line)
+    except (OmniglotError, FileNotFoundError) as err:
         return _fail(str(err))
     return 0
 

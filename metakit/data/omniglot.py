@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import http.client
 import io
 import os
 import re
@@ -43,7 +44,13 @@ RESAMPLE = Image.Resampling.BOX
 
 OFFICIAL_BASE_URL = "https://github.com/brendenlake/omniglot/raw/master/python/"
 LAYOUT = "<root>/<Alphabet>/characterNN/<id>_<drawer>.png"
+DOWNLOAD_COMMAND = "python -m metakit data omniglot --download"
+"""The one command that fetches the official background and evaluation zips into the data folder."""
+OFFICIAL_DRAWERS = 20
 _DOWNLOAD_CHUNK = 1 << 16
+_FILE_NAME = re.compile(r"(\d+)_(\d+)\.png", re.IGNORECASE)
+_BROKEN = (OSError, urllib.error.URLError, http.client.HTTPException)
+"""What a dropped connection raises while a response is read (IncompleteRead is no OSError)."""
 
 
 class OmniglotError(ValueError):
@@ -52,11 +59,22 @@ class OmniglotError(ValueError):
 
 @dataclass(frozen=True)
 class OfficialFile:
-    """One zip of the official release: its file name, size in bytes and sha256."""
+    """One zip of the official release: file name, size in bytes, sha256, and what it holds.
+
+    ``characters`` and ``alphabets`` (None: unknown, not checked) are the counts
+    :func:`read_omniglot` demands of a source named like this file (zip or unpacked folder).
+    """
 
     filename: str
     size: int
     sha256: str
+    characters: int | None = None
+    alphabets: int | None = None
+
+    @property
+    def stem(self) -> str:
+        """The folder the zip unpacks to (``images_background``)."""
+        return Path(self.filename).stem
 
 
 # sha256 and sizes as recorded by TensorFlow Datasets for these exact URLs
@@ -65,23 +83,31 @@ class OfficialFile:
 OFFICIAL_FILES: dict[str, OfficialFile] = {
     "background": OfficialFile(
         "images_background.zip", 9464212,
-        "ad41ab679c8b5d90b271ef46be6987cc81211774a695c29dcc5367b2b26ee640",
+        "ad41ab679c8b5d90b271ef46be6987cc81211774a695c29dcc5367b2b26ee640", 964, 30,
     ),
     "evaluation": OfficialFile(
         "images_evaluation.zip", 6462886,
-        "1f61a8f3366785b057fc117d9228e78a16e3d976c8953b2a10fcc74cf0609cee",
+        "1f61a8f3366785b057fc117d9228e78a16e3d976c8953b2a10fcc74cf0609cee", 659, 20,
     ),
     "background_small1": OfficialFile(
         "images_background_small1.zip", 1319022,
-        "f38eb80f801274ac2b4dff5b24289016bfaba4a7d5bb50deebf27104ad6cb8a4",
+        "f38eb80f801274ac2b4dff5b24289016bfaba4a7d5bb50deebf27104ad6cb8a4", 136, 5,
     ),
     "background_small2": OfficialFile(
         "images_background_small2.zip", 1580917,
-        "3ccaa407515a8778e5d0861875af38b17e418f301ad5bb3b5a6b65d901a41c7f",
+        "3ccaa407515a8778e5d0861875af38b17e418f301ad5bb3b5a6b65d901a41c7f", 156, 5,
     ),
 }
 
+SPLIT_ALIASES = {"small1": "background_small1", "small2": "background_small2"}
+"""Short names the CLI accepts (``--splits background,evaluation,small1,small2``)."""
+
 Fetch = Callable[[str], "bytes | BinaryIO"]
+
+
+def as_path(path: str | os.PathLike) -> Path:
+    """``path`` as a Path with ``~`` expanded (paths from arguments, the CLI and the environment)."""
+    return Path(path).expanduser()
 
 
 # ====================================================================== reading
@@ -110,8 +136,7 @@ def _require_exists(path: Path) -> None:
     if not path.exists():
         raise OmniglotError(
             f"Omniglot source not found: {path}. Pass a folder or zip in the official layout "
-            f"{LAYOUT}, or fetch the official zips with "
-            f"`python -m metakit data omniglot --root DIR --download`."
+            f"{LAYOUT}, or fetch the official zips with `{DOWNLOAD_COMMAND}`."
         )
 
 
@@ -217,7 +242,14 @@ def _parse_layout(source: _Source) -> tuple[str, list[_Character]]:
         for alphabet, character in sorted(groups)
     ]
     _check_drawer_counts(source, characters)
+    _check_file_names(source, characters)
+    _check_official_counts(source, top or _source_name(source.path), characters)
     return top, characters
+
+
+def _source_name(path: Path) -> str:
+    """``images_background`` for ``images_background.zip`` or the folder ``images_background/``."""
+    return path.stem if path.suffix.lower() == ".zip" else path.name
 
 
 def _check_no_empty_folders(
@@ -233,10 +265,11 @@ def _check_no_empty_folders(
         if len(parts) == 1 and parts[0] not in alphabets:
             raise OmniglotError(
                 f"empty alphabet folder: {source.where(folder)} holds no character folders "
-                f"with PNG images"
+                f"with PNG images. Expected {LAYOUT}."
             )
         if len(parts) == 2 and tuple(parts) not in groups:
-            raise OmniglotError(f"empty character folder: {source.where(folder)} holds no PNG images")
+            raise OmniglotError(f"empty character folder: {source.where(folder)} holds no PNG images. "
+                                f"Expected {LAYOUT}.")
 
 
 def _check_drawer_counts(source: _Source, characters: list[_Character]) -> None:
@@ -250,8 +283,65 @@ def _check_drawer_counts(source: _Source, characters: list[_Character]) -> None:
     raise OmniglotError(
         f"characters in {source.path} have different drawer counts: {counts[usual]} characters "
         f"have {usual} drawers, but {named}{more} differ. Every character needs the same number "
-        f"of drawers (20 in the official data)."
+        f"of drawers ({OFFICIAL_DRAWERS} in the official data). Expected {LAYOUT}."
     )
+
+
+def _check_file_names(source: _Source, characters: list[_Character]) -> None:
+    """Every image is ``<id>_<drawer>.png``; one character id per folder, each drawer once.
+
+    Refuses sets that are not character folders, e.g. Lake's one-shot classification runs
+    (``runNN/training/classNN.png``), whose two folders per run would otherwise pass as characters.
+    """
+    for character in characters:
+        names = [m.rsplit("/", 1)[-1] for m in character.members]
+        parsed = [_FILE_NAME.fullmatch(n) for n in names]
+        odd = [m for m, match in zip(character.members, parsed) if match is None]
+        if odd:
+            raise OmniglotError(
+                f"wrong layout in {source.path}: image names should be <id>_<drawer>.png (a character "
+                f"id and a drawer number, e.g. 0108_01.png); found {source.where(odd[0])}"
+                f"{_runs_hint(odd[0])}. Expected {LAYOUT}."
+            )
+        ids = sorted({match.group(1) for match in parsed})
+        drawers = Counter(int(match.group(2)) for match in parsed)
+        repeated = sorted(d for d, n in drawers.items() if n > 1)
+        if len(ids) > 1 or repeated:
+            found = (f"character ids {', '.join(ids)}" if len(ids) > 1
+                     else f"drawer {repeated[0]} {drawers[repeated[0]]} times")
+            raise OmniglotError(
+                f"wrong layout in {source.path}: the images of one character share one id and number "
+                f"each drawer once, but {character.alphabet}/{character.character} holds {found}. "
+                f"Expected {LAYOUT}."
+            )
+
+
+def _runs_hint(member: str) -> str:
+    parts = _split_parts(member)
+    if any(re.fullmatch(r"run\d+", p) for p in parts) and {"training", "test"} & set(parts):
+        return (" (this looks like the one-shot classification runs runNN/training/classNN.png, "
+                "which are episodes, not a character set)")
+    return ""
+
+
+def _official_spec(name: str) -> OfficialFile | None:
+    return next((f for f in OFFICIAL_FILES.values() if f.stem == name), None)
+
+
+def _check_official_counts(source: _Source, name: str, characters: list[_Character]) -> None:
+    """A source named like an official file (``images_background``) holds what that file holds."""
+    spec = _official_spec(name)
+    if spec is None or spec.characters is None:
+        return
+    found = (len(characters), len({c.alphabet for c in characters}), len(characters[0].members))
+    wanted = (spec.characters, spec.alphabets, OFFICIAL_DRAWERS)
+    if found != wanted:
+        raise OmniglotError(
+            f"wrong counts in {source.path}: {name} of the official release holds {wanted[0]} characters "
+            f"in {wanted[1]} alphabets, {wanted[2]} drawers each; found {found[0]} characters in "
+            f"{found[1]} alphabets, {found[2]} drawers each (a partial copy or unpacking?). "
+            f"Expected {LAYOUT}; fetch it again with `{DOWNLOAD_COMMAND}`."
+        )
 
 
 def _decode(data: bytes, where: str) -> np.ndarray:
@@ -280,9 +370,11 @@ def read_omniglot(path: str | os.PathLike, progress: bool | None = None) -> Char
 
     Raises:
         OmniglotError: missing path, not a zip, wrong layout, empty folders, unequal drawer
-            counts, or an image that cannot be decoded; the message names the file.
+            counts, image names that are not ``<id>_<drawer>.png`` (one id per character folder,
+            each drawer once), counts unlike the official file of the same name, or an image that
+            cannot be decoded; the message says what was expected and names what was found.
     """
-    path = Path(path)
+    path = as_path(path)
     with _open_source(path) as source:
         top, characters = _parse_layout(source)
         drawers = len(characters[0].members)
@@ -302,7 +394,7 @@ def read_omniglot(path: str | os.PathLike, progress: bool | None = None) -> Char
         }
         for ch in characters
     ]
-    name = top or (path.stem if path.suffix.lower() == ".zip" else path.name)
+    name = top or _source_name(path)
     info = {"source": str(path), "loader_version": LOADER_VERSION, "resample": RESAMPLE.name}
     return CharacterSet(images=images, manifest=manifest, name=f"omniglot/{name}", info=info)
 
@@ -310,7 +402,7 @@ def read_omniglot(path: str | os.PathLike, progress: bool | None = None) -> Char
 # ====================================================================== caching
 def content_hash(path: str | os.PathLike) -> tuple[int, str]:
     """(size in bytes, sha256 hex) of a zip, or of a folder's sorted ``relpath<TAB>size`` list."""
-    path = Path(path)
+    path = as_path(path)
     _require_exists(path)
     if path.is_file():
         return path.stat().st_size, sha256_file(path)
@@ -324,7 +416,7 @@ def content_hash(path: str | os.PathLike) -> tuple[int, str]:
 
 def cache_path(path: str | os.PathLike) -> Path:
     """Cache base path (``.npz`` + ``.json``) for a source: name, size, content hash, version."""
-    path = Path(path)
+    path = as_path(path)
     size, digest = content_hash(path)
     stem = re.sub(r"[^A-Za-z0-9_-]+", "_", path.stem if path.is_file() else path.name)
     return cache_dir() / "omniglot" / f"{stem}-{size}-{digest[:16]}-v{LOADER_VERSION}"
@@ -382,16 +474,34 @@ def _by_hand(url: str, root: Path) -> str:
 
 
 def _official(split: str) -> OfficialFile:
+    split = SPLIT_ALIASES.get(split, split)
     if split not in OFFICIAL_FILES:
-        raise OmniglotError(f"unknown Omniglot split {split!r}; known: {', '.join(OFFICIAL_FILES)}")
+        known = ", ".join([*OFFICIAL_FILES, *SPLIT_ALIASES])
+        raise OmniglotError(f"unknown Omniglot split {split!r}; known: {known}")
     return OFFICIAL_FILES[split]
 
 
+class _BrokeOff(Exception):
+    """The stream of a download ended early: worth one more try."""
+
+
 def _fetch_to(url: str, target: Path, spec: OfficialFile, fetch: Fetch, progress: bool | None) -> None:
+    """Stream ``url`` into ``target`` atomically, retrying once when the connection breaks off."""
+    for attempt in (1, 2):
+        try:
+            _fetch_once(url, target, spec, fetch, progress)
+            return
+        except _BrokeOff as err:
+            if attempt == 2:
+                raise OmniglotError(f"download of {url} broke off after {err} (tried twice). "
+                                    + _by_hand(url, target.parent)) from None
+
+
+def _fetch_once(url: str, target: Path, spec: OfficialFile, fetch: Fetch, progress: bool | None) -> None:
     """Stream ``url`` into a temporary file beside ``target``; rename only when sha256 matches."""
     try:
         payload = fetch(url)
-    except (OSError, urllib.error.URLError) as err:
+    except _BROKEN as err:
         raise OmniglotError(f"cannot download {url} ({err}); are you offline? "
                             + _by_hand(url, target.parent)) from None
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
@@ -406,9 +516,8 @@ def _fetch_to(url: str, target: Path, spec: OfficialFile, fetch: Fetch, progress
                     digest.update(chunk)
                     received += len(chunk)
                     bar.update(len(chunk))
-            except (OSError, urllib.error.URLError) as err:
-                raise OmniglotError(f"download of {url} broke off after {received} bytes ({err}). "
-                                    + _by_hand(url, target.parent)) from None
+            except _BROKEN as err:
+                raise _BrokeOff(f"{received} bytes ({err!r})") from None
         if digest.hexdigest() != spec.sha256:
             raise OmniglotError(
                 f"checksum mismatch for {url}: got sha256 {digest.hexdigest()} ({received} bytes), "
@@ -432,13 +541,14 @@ def download(
     """Fetch the official zips into ``root``; return their paths (one per split, in order).
 
     Each file is checked against its official sha256 and written atomically (temporary file,
-    then rename), so a broken download never leaves a partial zip. A file already in ``root``
-    with the right checksum is not fetched again.
+    then rename), so a broken download never leaves a partial zip; a connection that breaks off
+    mid-file is tried once more. A file already in ``root`` with the right checksum is not
+    fetched again.
 
     Args:
-        root: destination folder (created if needed).
-        splits: keys of :data:`OFFICIAL_FILES`: ``background``, ``evaluation``,
-            ``background_small1``, ``background_small2``.
+        root: destination folder (created if needed; ``~`` is expanded).
+        splits: keys of :data:`OFFICIAL_FILES` (``background``, ``evaluation``,
+            ``background_small1``, ``background_small2``) or the aliases ``small1``, ``small2``.
         base_url: folder URL the file names are appended to (``file://`` URLs work).
         fetch: ``url -> bytes | binary stream``; defaults to ``urllib.request.urlopen``.
 
@@ -446,12 +556,12 @@ def download(
         OmniglotError: unknown split, offline or broken download (says how to download by hand),
             or a checksum mismatch.
     """
-    root = Path(root)
+    root = as_path(root)
+    specs = [_official(split) for split in splits]  # unknown names fail before any download
     root.mkdir(parents=True, exist_ok=True)
     fetch = fetch or _urlopen
     paths = []
-    for split in splits:
-        spec = _official(split)
+    for spec in specs:
         target = root / spec.filename
         if not (target.is_file() and sha256_file(target) == spec.sha256):
             url = base_url.rstrip("/") + "/" + spec.filename
@@ -460,14 +570,30 @@ def download(
     return paths
 
 
+def official_members(folder: str | os.PathLike) -> dict[str, Path]:
+    """Split -> the official zip, or else its unpacked folder, found directly in ``folder``.
+
+    ``{"background": <folder>/images_background.zip, ...}``, in :data:`OFFICIAL_FILES` order; an
+    unpacked folder (``images_background/``) counts when it is not empty. Nothing is read.
+    """
+    folder = as_path(folder)
+    found: dict[str, Path] = {}
+    if not folder.is_dir():
+        return found
+    for split, spec in OFFICIAL_FILES.items():
+        unpacked = folder / spec.stem
+        if (folder / spec.filename).is_file():
+            found[split] = folder / spec.filename
+        elif unpacked.is_dir() and any(unpacked.iterdir()):
+            found[split] = unpacked
+    return found
+
+
 def find_sources(root: str | os.PathLike) -> list[Path]:
-    """The Omniglot sources under ``root``: the official zips it holds, else ``root`` itself."""
-    root = Path(root)
-    if root.is_dir():
-        zips = [root / f.filename for f in OFFICIAL_FILES.values() if (root / f.filename).is_file()]
-        if zips:
-            return zips
-    return [root]
+    """The Omniglot sources under ``root``: the official zips (or unpacked folders) it holds,
+    else ``root`` itself."""
+    root = as_path(root)
+    return list(official_members(root).values()) or [root]
 
 
 # ====================================================================== writing
@@ -512,7 +638,7 @@ def write_official_layout(
     Returns:
         ``root``.
     """
-    root = Path(root)
+    root = as_path(root)
     drawers = charset.num_drawers
     bar = tqdm(total=charset.num_characters * drawers, desc=f"writing {root.name}", unit="img",
                disable=progress is False, leave=False)

@@ -1,9 +1,18 @@
 """Plots a person would rather look at than read: episodes and learning curves."""
 from __future__ import annotations
 
+import re
 from typing import Mapping, Sequence
 
+import matplotlib.axis as maxis
 import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.backend_bases import RendererBase
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PathCollection
+from matplotlib.figure import Figure
+from matplotlib.legend import Legend
+from matplotlib.text import Text
 
 from metakit.episodes import Episodes
 
@@ -71,3 +80,219 @@ def _finish(fig: plt.Figure, ax: plt.Axes, xlabel: str, ylabel: str, title: str 
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+# --- checking a drawn figure -------------------------------------------------------------------------------
+# figure_problems() is what tests/test_notebooks.py runs on every figure of every notebook: it names the
+# defects a reader would notice (no title, unlabelled axes, text on text, cut-off text, a legend over the data,
+# a data point outside the axes) in words, so a failing test says what to fix.
+
+_TOLERANCE = 1.0  # pixels: boxes that merely touch, or poke out by less than this, are fine
+_PLURAL_AFTER_ONE = re.compile(r"(?<![\w.])1 ([A-Za-z]+s)\b")
+
+
+def figure_problems(fig: Figure) -> list[str]:
+    """What is wrong with a figure, in words; ``[]`` for a figure fit to show.
+
+    The figure is drawn with the Agg renderer first, so every extent is the one a reader sees. Problems:
+
+    * an axes showing data (lines, collections, patches or images, axis visible) without a title, when the
+      figure has no suptitle (a twin axes shares its partner's title);
+    * an axis with tick labels but no label (axes with the axis off, such as image grids, have none);
+    * two visible texts (titles, suptitle, axis and tick labels, legend texts, annotations) that overlap;
+    * a text that reaches outside the figure (it would be cut off);
+    * a legend whose box covers data points (line vertices or scatter points);
+    * a data point of a line outside the axes' view limits, or its marker cut by the axes' edge;
+    * "1" followed by a plural ("1 queries").
+    """
+    renderer = _draw(fig)
+    texts = _visible_texts(fig)
+    return (_title_problems(fig) + _label_problems(fig) + _overlap_problems(texts, renderer)
+            + _outside_problems(fig, texts, renderer) + _legend_problems(fig, renderer) + _clipping_problems(fig)
+            + _plural_problems(texts))
+
+
+def _draw(fig: Figure) -> RendererBase:
+    """Draw the figure with Agg (whatever its canvas) and return the renderer the extents refer to."""
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+    fig.canvas.draw()
+    return fig.canvas.get_renderer()
+
+
+def _name(ax: plt.Axes) -> str:
+    """How a message names an axes: its number in the figure and its title, if any."""
+    title = _title(ax)
+    return f"axes {ax.figure.axes.index(ax)}" + (f' ("{title}")' if title else "")
+
+
+def _title(ax: plt.Axes) -> str:
+    return " ".join(t for t in (ax.get_title("left"), ax.get_title(), ax.get_title("right")) if t.strip())
+
+
+def _shows_data(ax: plt.Axes) -> bool:
+    """A visible axes, axis on, with something plotted in it."""
+    return ax.get_visible() and ax.axison and bool(ax.lines or ax.collections or ax.patches or ax.images)
+
+
+def _twins(ax: plt.Axes) -> list[plt.Axes]:
+    """The axes itself and every other axes of its figure at the same place (twinx/twiny partners)."""
+    here = ax.get_position().bounds
+    return [other for other in ax.figure.axes if np.allclose(other.get_position().bounds, here)]
+
+
+def _title_problems(fig: Figure) -> list[str]:
+    if fig.get_suptitle().strip():
+        return []
+    return [f"{_name(ax)} shows data but has no title (and the figure has no suptitle)"
+            for ax in fig.axes if _shows_data(ax) and not any(_title(twin) for twin in _twins(ax))]
+
+
+def _label_problems(fig: Figure) -> list[str]:
+    """An axis that shows tick labels needs a label (the figure's supxlabel/supylabel counts)."""
+    problems = []
+    for ax in fig.axes:
+        if not _shows_data(ax):
+            continue
+        for letter, axis, figure_label in (("x", ax.xaxis, fig.get_supxlabel()), ("y", ax.yaxis, fig.get_supylabel())):
+            if _tick_labels(axis) and not axis.label.get_text().strip() and not figure_label.strip():
+                problems.append(f"{_name(ax)} has tick labels on its {letter} axis but no {letter} label")
+    return problems
+
+
+def _tick_labels(axis: maxis.Axis) -> list[Text]:
+    """The tick labels a draw shows: ticks inside the view limits (``_update_ticks``), visible, not empty."""
+    if not (axis.get_visible() and axis.axes.axison):
+        return []
+    ticks = axis._update_ticks()  # the ticks Axis.draw draws; no public method names them
+    return [label for tick in ticks for label in (tick.label1, tick.label2)
+            if label.get_visible() and label.get_text().strip()]
+
+
+def _visible_texts(fig: Figure) -> list[tuple[str, Text]]:
+    """Every text a reader sees, each with words that name it: ``("x tick label '0.5' of axes 0", text)``."""
+    found = [("figure text", text) for text in fig.texts]
+    for legend in fig.legends:
+        found += _legend_texts(legend, "figure legend")
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        name = _name(ax)
+        found += [(f"{'title' if text in (ax.title, ax._left_title, ax._right_title) else 'text'} of {name}", text)
+                  for text in ax.get_children() if isinstance(text, Text)]
+        for letter, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+            if axis.get_visible() and ax.axison:
+                found += [(f"{letter} label of {name}", axis.label), (f"{letter} offset of {name}", axis.offsetText)]
+                found += [(f"{letter} tick label of {name}", label) for label in _tick_labels(axis)]
+        if ax.get_legend() is not None:
+            found += _legend_texts(ax.get_legend(), f"legend of {name}")
+    return [(f'{kind} "{text.get_text()[:40]}"', text) for kind, text in found
+            if text.get_visible() and text.get_text().strip()]
+
+
+def _legend_texts(legend: Legend, name: str) -> list[tuple[str, Text]]:
+    if not legend.get_visible():
+        return []
+    return [(f"{name} title", legend.get_title())] + [(f"{name} entry", text) for text in legend.get_texts()]
+
+
+def _corners(text: Text, renderer: RendererBase) -> np.ndarray:
+    """The four corners (display pixels) of a text's box, rotated with the text.
+
+    ``get_window_extent`` is the upright box around the rotated text; rotated neighbours (slanted tick
+    labels) overlap there although their letters do not, so the rotated box is recovered from it.
+    """
+    box = text.get_window_extent(renderer)
+    angle = np.deg2rad(text.get_rotation())
+    c, s = abs(np.cos(angle)), abs(np.sin(angle))
+    upright = np.array([[box.x0, box.y0], [box.x1, box.y0], [box.x1, box.y1], [box.x0, box.y1]])
+    if abs(c * c - s * s) < 0.2:  # near 45 degrees the upright box does not pin the rotated one down
+        return upright
+    # the upright box of a w x h rectangle turned by angle is (w c + h s) x (w s + h c): solve for w and h
+    w = (box.width * c - box.height * s) / (c * c - s * s)
+    h = (box.height * c - box.width * s) / (c * c - s * s)
+    if w <= 0 or h <= 0:
+        return upright
+    half = np.array([[-w, -h], [w, -h], [w, h], [-w, h]]) / 2
+    turn = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    return half @ turn.T + [(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2]
+
+
+def _boxes_overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two convex quadrilaterals overlap by more than the tolerance (separating-axis test)."""
+    for poly in (a, b):
+        for edge in np.diff(np.vstack([poly, poly[:1]]), axis=0):
+            normal = np.array([-edge[1], edge[0]]) / (np.hypot(*edge) or 1.0)
+            pa, pb = a @ normal, b @ normal
+            if min(pa.max(), pb.max()) - max(pa.min(), pb.min()) <= _TOLERANCE:
+                return False
+    return True
+
+
+def _overlap_problems(texts: list[tuple[str, Text]], renderer: RendererBase) -> list[str]:
+    corners = [(name, _corners(text, renderer)) for name, text in texts]
+    return [f"{first} overlaps {second}"
+            for i, (first, a) in enumerate(corners) for second, b in corners[i + 1:] if _boxes_overlap(a, b)]
+
+
+def _outside_problems(fig: Figure, texts: list[tuple[str, Text]], renderer: RendererBase) -> list[str]:
+    inside = fig.bbox.padded(_TOLERANCE)
+    problems = []
+    for name, text in texts:
+        box = text.get_window_extent(renderer)
+        if not (inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1):
+            problems.append(f"{name} reaches outside the figure (it is cut off)")
+    return problems
+
+
+def _data_points(ax: plt.Axes) -> list[tuple[str, np.ndarray]]:
+    """Display coordinates of every visible line vertex and scatter point in an axes, with the line's name."""
+    points = [(f'line "{line.get_label()}" of {_name(ax)}', line.get_transform().transform(line.get_xydata()))
+              for line in ax.lines if line.get_visible() and len(line.get_xydata())]
+    points += [(f"scatter points of {_name(ax)}", c.get_offset_transform().transform(c.get_offsets()))
+               for c in ax.collections if isinstance(c, PathCollection) and c.get_visible() and len(c.get_offsets())]
+    return [(name, xy[np.isfinite(xy).all(axis=1)]) for name, xy in points]
+
+
+def _legend_problems(fig: Figure, renderer: RendererBase) -> list[str]:
+    legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    problems = []
+    for legend in legends:
+        if not legend.get_visible():
+            continue
+        box = legend.get_window_extent(renderer)
+        for ax in fig.axes:
+            for name, xy in _data_points(ax):
+                covered = ((xy[:, 0] > box.x0) & (xy[:, 0] < box.x1) & (xy[:, 1] > box.y0) & (xy[:, 1] < box.y1)).sum()
+                if covered:
+                    problems.append(f"the legend covers {covered} point(s) of {name}")
+    return problems
+
+
+def _clipping_problems(fig: Figure) -> list[str]:
+    """A point of a data line outside the axes is not drawn; one on the edge loses half its marker."""
+    problems = []
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        box = ax.get_window_extent()
+        for line in ax.lines:
+            if not (line.get_visible() and line.get_transform().contains_branch(ax.transData)):
+                continue  # axhline/axvline span the axes by construction
+            xy = line.get_transform().transform(line.get_xydata())
+            xy = xy[np.isfinite(xy).all(axis=1)]
+            has_marker = line.get_marker() not in (None, "", " ", "None", "none")
+            margin = (line.get_markersize() * fig.dpi / 72 / 2 if has_marker else 0.0) - _TOLERANCE
+            outside = ((xy[:, 0] < box.x0 + margin) | (xy[:, 0] > box.x1 - margin)
+                       | (xy[:, 1] < box.y0 + margin) | (xy[:, 1] > box.y1 - margin)).sum()
+            if outside:
+                problems.append(f'{outside} point(s) of line "{line.get_label()}" of {_name(ax)} lie outside '
+                                f"the axes or on their edge (clipped)")
+    return problems
+
+
+def _plural_problems(texts: list[tuple[str, Text]]) -> list[str]:
+    """'1 queries': one of something takes the singular (words ending in -ss, -us, -is are not plurals)."""
+    return [f'{name} says "1 {word}" (one {word} needs the singular)'
+            for name, text in texts for word in _PLURAL_AFTER_ONE.findall(text.get_text())
+            if not word.lower().endswith(("ss", "us", "is"))]

@@ -1,7 +1,9 @@
-"""Every instructor notebook runs top to bottom with small settings (METAKIT_SMALL=1), so none rots."""
+"""Every instructor notebook runs top to bottom with small settings (METAKIT_SMALL=1), so none rots, and every
+figure it draws passes :func:`metakit.plot.figure_problems` (titles, axis labels, no text on text, nothing cut
+off, legends off the data), checked after each cell in the same run."""
 from __future__ import annotations
 
-import os
+import json
 from pathlib import Path
 
 import nbformat
@@ -11,6 +13,44 @@ from nbclient import NotebookClient
 from metakit.paths import REPO_ROOT
 
 NOTEBOOKS = sorted((REPO_ROOT / "solutions").glob("*/*.ipynb"))
+REPORT_MARKER = "FIGURE REPORT: "
+
+# Runs first in the kernel: after every cell, check each open figure, note what is wrong, close it.
+FIGURE_HOOK = """\
+import matplotlib.pyplot as _plt
+from metakit.plot import figure_problems as _figure_problems
+
+_figure_report = {"cells": 0, "figures": []}
+
+
+def _check_figures(result):
+    _figure_report["cells"] += 1
+    source = result.info.raw_cell if result.info is not None else ""
+    first_line = next((line for line in source.splitlines() if line.strip()), "")
+    for number in _plt.get_fignums():
+        fig = _plt.figure(number)
+        titles = [t for t in [fig.get_suptitle()] + [ax.get_title(loc) for ax in fig.axes
+                                                      for loc in ("left", "center", "right")] if t.strip()]
+        _figure_report["figures"].append({"execution_count": result.execution_count, "first_line": first_line,
+                                          "titles": titles, "problems": _figure_problems(fig)})
+        _plt.close(fig)
+
+
+get_ipython().events.register("post_run_cell", _check_figures)
+"""
+
+FIGURE_REPORT = f"import json as _json\nprint({REPORT_MARKER!r} + _json.dumps(_figure_report))\n"
+
+
+def figure_report(notebook: nbformat.NotebookNode) -> dict:
+    """The report the last cell printed, each figure tagged with the index of its cell in the original notebook."""
+    text = "".join(o.get("text", "") for o in notebook.cells[-1].get("outputs", []) if o.get("output_type") == "stream")
+    assert REPORT_MARKER in text, f"the figure report cell printed no report: {text!r}"
+    report = json.loads(text.split(REPORT_MARKER, 1)[1])
+    index_of = {c.get("execution_count"): i - 1 for i, c in enumerate(notebook.cells) if c.cell_type == "code"}
+    for figure in report["figures"]:
+        figure["cell"] = index_of.get(figure.pop("execution_count"))
+    return report
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.parent.name for p in NOTEBOOKS])
@@ -19,9 +59,21 @@ def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     notebook = nbformat.read(path, as_version=4)
+    code_cells = sum(c.cell_type == "code" for c in notebook.cells)
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(FIGURE_HOOK))
+    notebook.cells.append(nbformat.v4.new_code_cell(FIGURE_REPORT))
     client = NotebookClient(notebook, timeout=1800, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}})
     client.execute()
     errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert not errors, errors
+
+    report = figure_report(notebook)
+    assert report["cells"] >= code_cells + 1, f"the figure check ran after {report['cells']} cells of {code_cells}"
+    untitled = [f"cell {f['cell']} ({f['first_line']})" for f in report["figures"] if not f["titles"]]
+    assert not untitled, f"figures without any title: {untitled}"
+    problems = [f"cell {f['cell']} ({f['first_line']}): {p}" for f in report["figures"] for p in f["problems"]]
+    print(f"{path.parent.name}: {len(report['figures'])} figures checked, {len(problems)} problems")
+    print("\n".join(problems))
+    assert not problems, "figure problems:\n" + "\n".join(problems)

@@ -282,7 +282,8 @@ def _clipping_problems(fig: Figure) -> list[str]:
             xy = line.get_transform().transform(line.get_xydata())
             xy = xy[np.isfinite(xy).all(axis=1)]
             has_marker = line.get_marker() not in (None, "", " ", "None", "none")
-            margin = (line.get_markersize() * fig.dpi / 72 / 2 if has_marker else 0.0) - _TOLERANCE
+            radius = (line.get_markersize() + line.get_markeredgewidth()) / 2 * fig.dpi / 72
+            margin = radius if has_marker else -_TOLERANCE  # a marker must fit inside the axes whole
             outside = ((xy[:, 0] < box.x0 + margin) | (xy[:, 0] > box.x1 - margin)
                        | (xy[:, 1] < box.y0 + margin) | (xy[:, 1] > box.y1 - margin)).sum()
             if outside:

@@ -229,20 +229,38 @@ def protonet_init(hidden: int, seed: int) -> dict[str, np.ndarray]:
     return {name: p.detach().numpy().astype(np.float32).copy() for name, p in model.named_parameters()}
 
 
-def protonet_embed(params: dict[str, np.ndarray], x: np.ndarray, stats_x: np.ndarray) -> np.ndarray:
+def protonet_embed(params: dict[str, np.ndarray], x: np.ndarray, stats_x: np.ndarray, chunk: int = 256) -> np.ndarray:
     """The grader's own conv4 embedding (float64): four blocks of 3x3 stride-2 convolution (with bias),
     batch norm, ReLU; flattened. Batch norm normalises with the statistics of ``stats_x`` (training
-    images chosen by the grader), not with anything the worker kept. x [M, 1, 28, 28] -> [M, 4 * hidden]."""
+    images chosen by the grader), not with anything the worker kept. x [M, 1, 28, 28] -> [M, 4 * hidden].
+
+    The statistics come from ``stats_x`` alone, so ``x`` is embedded ``chunk`` images at a time (the
+    whole batch in float64 would take hundreds of MB in the grading process).
+    """
     p = {k: torch.tensor(np.asarray(v, np.float64)) for k, v in params.items()}
-    h = torch.tensor(np.concatenate([stats_x, x]), dtype=torch.float64)
-    n_stats = len(stats_x)
+    statistics = []
     with torch.no_grad():
+        h = torch.tensor(stats_x, dtype=torch.float64)
         for block in range(4):
-            conv, bn = f"blocks.{3 * block}", f"blocks.{3 * block + 1}"
-            h = F.conv2d(h, p[f"{conv}.weight"], p[f"{conv}.bias"], stride=2, padding=1)
-            ref = h[:n_stats]
-            mean = ref.mean(dim=(0, 2, 3), keepdim=True)
-            var = ref.var(dim=(0, 2, 3), unbiased=False, keepdim=True)
-            h = (h - mean) / torch.sqrt(var + 1e-5)
-            h = torch.relu(h * p[f"{bn}.weight"].view(1, -1, 1, 1) + p[f"{bn}.bias"].view(1, -1, 1, 1))
-    return h[n_stats:].flatten(1).numpy()
+            h = _conv(p, block, h)
+            statistics.append((h.mean(dim=(0, 2, 3), keepdim=True), h.var(dim=(0, 2, 3), unbiased=False, keepdim=True)))
+            h = _norm_relu(p, block, h, *statistics[-1])
+        out = []
+        for start in range(0, max(len(x), 1), chunk):   # (an empty x still gives [0, 4 * hidden])
+            h = torch.tensor(x[start:start + chunk], dtype=torch.float64)
+            for block in range(4):
+                h = _norm_relu(p, block, _conv(p, block, h), *statistics[block])
+            out.append(h.flatten(1).numpy())
+    return np.concatenate(out)
+
+
+def _conv(p: dict[str, torch.Tensor], block: int, h: torch.Tensor) -> torch.Tensor:
+    conv = f"blocks.{3 * block}"
+    return F.conv2d(h, p[f"{conv}.weight"], p[f"{conv}.bias"], stride=2, padding=1)
+
+
+def _norm_relu(p: dict[str, torch.Tensor], block: int, h: torch.Tensor, mean: torch.Tensor,
+               var: torch.Tensor) -> torch.Tensor:
+    bn = f"blocks.{3 * block + 1}"
+    h = (h - mean) / torch.sqrt(var + 1e-5)
+    return torch.relu(h * p[f"{bn}.weight"].view(1, -1, 1, 1) + p[f"{bn}.bias"].view(1, -1, 1, 1))

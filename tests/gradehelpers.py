@@ -26,3 +26,28 @@ def results(out: Path, student: str) -> dict:
 def by_test_name(result: dict) -> dict[str, dict]:
     """Per-test entries keyed by the test function's name."""
     return {t["name"].rsplit("(", 1)[1].rstrip(")"): t for t in result["tests"]}
+
+
+def grade_each(hw: str, submissions: list[tuple[Path, list[str] | None]], jobs: int = 2) -> dict[str, dict]:
+    """Grade each notebook on its own tests (None: all) with one :class:`~metakit.grading.runner.Grader`
+    (the engine ``python -m metakit grade`` runs: one probe, one collection, then a submission at a
+    time as ``grade --tests`` would); Gradescope's results.json of each, keyed by the file's stem.
+
+    This is how the slow suite grades dozens of variants, each on the tests it names, without paying
+    the CLI's start-up, probe and collection once per group."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from metakit.grading.report import gradescope_results
+    from metakit.grading.runner import Grader, Submission
+
+    grader = Grader(hw)
+    try:
+        def one(item: tuple[int, tuple[Path, list[str] | None]]) -> tuple[str, dict]:
+            index, (path, tests) = item
+            graded = grader.grade(Submission(path.stem, path), index, only=tests)
+            return path.stem, gradescope_results(graded)
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            return dict(pool.map(one, enumerate(submissions)))
+    finally:
+        grader.close()

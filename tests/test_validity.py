@@ -1,5 +1,6 @@
-"""Grader validity: the reference gets full marks, the untouched release zero, and every known-wrong
-variant in tests/variants/<hw>/ loses points on the tests it names. Graded through the real CLI."""
+"""Grader validity: the reference gets full marks, the untouched release zero (both through the real
+CLI), and every known-wrong variant in tests/variants/<hw>/ loses points on the tests it names
+(through the CLI's grading engine, each variant on its own tests)."""
 from __future__ import annotations
 
 import shutil
@@ -9,7 +10,7 @@ import pytest
 
 from metakit.grading.variants import Variant, apply_variant, load_variant, variants_for
 from metakit.paths import REPO_ROOT
-from tests.gradehelpers import grade_cli, results, by_test_name
+from tests.gradehelpers import by_test_name, grade_cli, grade_each, results
 
 FAST = {"hw_example"}
 ASSIGNMENTS = sorted(p.name for p in (REPO_ROOT / "autograder").iterdir() if p.is_dir()) \
@@ -37,20 +38,15 @@ def test_grader_validity(hw: str, tmp_path: Path) -> None:
     assert untouched["score"] == 0, f"the untouched release scored {untouched['score']}"
 
     # Each variant is graded on the tests it names (losing points there is losing points), so the
-    # suite stays affordable; variants naming the same tests are graded in one run of the CLI.
+    # suite stays affordable; one grader (one probe, one collection) grades them all, as
+    # `grade --tests` would each of them.
     variants = [load_variant(p) for p in variants_for(hw, REPO_ROOT)]
-    groups: dict[tuple[str, ...], list[Variant]] = {}
+    folder = tmp_path / "variants"
+    folder.mkdir()
     for variant in variants:
-        groups.setdefault(tuple(sorted(variant.catches)), []).append(variant)
-    problems = []
-    for number, (tests, members) in enumerate(groups.items()):
-        group_folder = tmp_path / f"group{number}"
-        group_folder.mkdir()
-        for variant in members:
-            apply_variant(reference, variant, group_folder / f"variant-{variant.name}.ipynb")
-        group_out = tmp_path / f"out{number}"
-        grade_cli(hw, [group_folder], group_out, extra=["--tests", ",".join(tests)])
-        problems += [p for v in members if (p := uncaught(v, results(group_out, f"variant-{v.name}")))]
+        apply_variant(reference, variant, folder / f"variant-{variant.name}.ipynb")
+    graded = grade_each(hw, [(folder / f"variant-{v.name}.ipynb", sorted(set(v.catches))) for v in variants])
+    problems = [p for v in variants if (p := uncaught(v, graded[f"variant-{v.name}"]))]
     assert not problems, "\n".join(problems)
 
 

@@ -152,14 +152,23 @@ class Grader:
         except Exception:
             self.close()
             raise
-        self.collected = self._collect()
-        self.targets = [str(self.tests_dir)]
-        if only:
-            unknown = sorted(set(only) - {t["name"] for t in self.collected})
-            if unknown:
-                raise ValueError(f"no hidden test of {hw} is called {', '.join(unknown)}")
-            self.collected = [t for t in self.collected if t["name"] in only]
-            self.targets = [f"{self.tests_dir / t['file']}::{t['name']}" for t in self.collected]
+        self.every_test = self._collect()
+        self.collected = self.select(self.every_test, only)
+
+    def select(self, collected: list[dict], only: list[str] | None) -> list[dict]:
+        """The collected tests named in ``only`` (all when None), in collection order; unknown names
+        raise a ValueError."""
+        if not only:
+            return collected
+        unknown = sorted(set(only) - {t["name"] for t in collected})
+        if unknown:
+            raise ValueError(f"no hidden test of {self.hw} is called {', '.join(unknown)}")
+        return [t for t in collected if t["name"] in only]
+
+    def _targets(self, tests: list[dict]) -> list[str]:
+        if len(tests) == len(self.every_test):
+            return [str(self.tests_dir)]
+        return [f"{self.tests_dir / t['file']}::{t['name']}" for t in tests]
 
     def close(self) -> None:
         shutil.rmtree(self.work, ignore_errors=True)
@@ -190,47 +199,50 @@ class Grader:
     def max_score(self) -> float:
         return sum(t["max_points"] for t in self.collected)
 
-    def grade(self, submission: Submission, index: int = 0) -> Graded:
+    def grade(self, submission: Submission, index: int = 0, only: list[str] | None = None) -> Graded:
+        """Grade one submission on the grader's tests, or on those of them named in ``only`` (a
+        regrade of some questions; the grader's probe and collection are not repeated)."""
         started = time.monotonic()
+        tests = self.select(self.collected, only)
         try:
-            graded = self._grade(submission, index)
+            graded = self._grade(submission, index, tests)
         except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
-            graded = self._zeros(submission.student, GRADER_ERROR_MESSAGE, grader_error=True)
+            graded = self._zeros(submission.student, GRADER_ERROR_MESSAGE, tests, grader_error=True)
             graded.instructor_log += f"\ngrader error: {type(exc).__name__}: {exc}"
         graded.seconds = round(time.monotonic() - started, 2)
         return graded
 
-    def _grade(self, submission: Submission, index: int) -> Graded:
+    def _grade(self, submission: Submission, index: int, tests: list[dict]) -> Graded:
         if submission.notebook is None:
-            return self._zeros(submission.student, submission.problem or "no notebook submitted")
+            return self._zeros(submission.student, submission.problem or "no notebook submitted", tests)
         folder = self.work / f"submission-{index:04d}"
         result = intake(self.template, submission.notebook)
         result.write(folder)
         if result.fatal:
-            graded = self._zeros(submission.student, result.fatal)
+            graded = self._zeros(submission.student, result.fatal, tests)
             graded.notes = result.notes
             return graded
         results_path = folder / "results.json"
-        budget = sum(t["timeout"] for t in self.collected) * 1.5 + 120
+        budget = sum(t["timeout"] for t in tests) * 1.5 + 120
         hide = [arg for path in self.hidden for arg in ("--metakit-hide", str(path))]
         data = [arg for path in self.data for arg in ("--metakit-data", str(path))]
         try:
             run = self._pytest(["--metakit-submission", str(folder), "--metakit-results", str(results_path),
                                 "--metakit-isolation", self.mode, "--metakit-workers", self.workers,
                                 *hide, *data], timeout=budget,
-                               targets=self.targets)
+                               targets=self._targets(tests))
             log = run.stdout[-6000:] + run.stderr[-6000:]
         except subprocess.TimeoutExpired:
             log = f"grader error: the grading run took more than {budget:.0f} s and was stopped"
         records = json.loads(results_path.read_text())["tests"] if results_path.exists() else []
-        return Graded(submission.student, self._complete(records, log), notes=result.notes,
+        return Graded(submission.student, self._complete(records, log, tests), notes=result.notes,
                       instructor_log=log)
 
-    def _complete(self, records: list[dict], log: str) -> list[dict]:
-        """One record per collected test, in collection order; a test with no record gets zero."""
+    def _complete(self, records: list[dict], log: str, tests: list[dict]) -> list[dict]:
+        """One record per test graded, in collection order; a test with no record gets zero."""
         by_name = {r["name"]: r for r in records}
         complete = []
-        for spec in self.collected:
+        for spec in tests:
             record = by_name.get(spec["name"])
             if record is None:
                 record = {**spec, "points": 0.0, "passed": False, "execution_time": 0.0, "grader_error": True,
@@ -240,9 +252,9 @@ class Grader:
             complete.append(record)
         return complete
 
-    def _zeros(self, student: str, message: str, grader_error: bool = False) -> Graded:
+    def _zeros(self, student: str, message: str, tests: list[dict], grader_error: bool = False) -> Graded:
         tests = [{**spec, "points": 0.0, "passed": False, "message": message, "instructor_details": "",
-                  "execution_time": 0.0, "grader_error": grader_error} for spec in self.collected]
+                  "execution_time": 0.0, "grader_error": grader_error} for spec in tests]
         return Graded(student, tests, fatal=message)
 
     def grade_all(self, submissions: list[Submission], jobs: int = 1, progress: bool = True) -> list[Graded]:

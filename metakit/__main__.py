@@ -71,10 +71,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_gradescope(args: argparse.Namespace) -> int:
-    from metakit.grading.gradescope import build_autograder_zip
+    from metakit.grading.assignment import load_config
+    from metakit.grading.gradescope import build_autograder_zip, settings_line
+    from metakit.paths import REPO_ROOT
 
     path = build_autograder_zip(args.hw, Path(args.out))
     print(f"wrote {path}: upload it as the Gradescope autograder of {args.hw}")
+    print(f"container settings: {settings_line(load_config(args.hw, REPO_ROOT))}")
     return 0
 
 

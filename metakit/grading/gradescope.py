@@ -63,14 +63,31 @@ the graders and this zip's source invisible to it). A test that fails on the gra
 """
 
 
-def _settings_line(config: AssignmentConfig) -> str:
-    declared = config.gradescope
-    if not declared or declared.get("fits_default", True):
-        return ("Gradescope's defaults (1 CPU, 768 MB, 10 minutes): the reference and the release were graded within "
-                "them in a simulated container (tests/test_gradescope_sim.py).")
-    return (f"raise the container to {declared.get('memory_mb', 3072)} MB and {declared.get('cpus', 2)} CPUs, "
-            f"{declared.get('timeout_s', 600)} s: grading this assignment went over Gradescope's default 768 MB "
-            f"in a simulated container (the grading process, the zygote and each test's worker hold torch).")
+GRADESCOPE_DEFAULT = {"memory_mb": 768, "cpus": 1, "timeout_s": 600}
+"""Gradescope's default container: one CPU, 768 MB, 10 minutes."""
+
+
+def container_settings(config: AssignmentConfig) -> dict:
+    """The container ``config`` declares (``[gradescope]`` of assignment.toml), Gradescope's default
+    for what it leaves out: ``memory_mb``, ``cpus``, ``timeout_s``, and ``fits_default`` (no more
+    than the default)."""
+    settings = {**GRADESCOPE_DEFAULT, **{k: config.gradescope[k] for k in GRADESCOPE_DEFAULT if k in config.gradescope}}
+    settings["fits_default"] = all(settings[k] <= GRADESCOPE_DEFAULT[k] for k in GRADESCOPE_DEFAULT)
+    return settings
+
+
+def settings_line(config: AssignmentConfig) -> str:
+    """What the instructor sets on Gradescope, with the figures the simulated container measured."""
+    settings, declared = container_settings(config), config.gradescope
+    measured = ""
+    if "measured_peak_mb" in declared:
+        measured = (f" Measured in a simulated container at these limits (tests/test_gradescope_sim.py): the "
+                    f"reference peaked at {declared['measured_peak_mb']} MB for the whole process tree and took "
+                    f"{declared.get('measured_wall_s', '?')} s.")
+    if settings["fits_default"]:
+        return f"Gradescope's defaults (1 CPU, 768 MB, 10 minutes) are enough.{measured}"
+    return (f"raise the container to {settings['cpus']} CPU(s) and {settings['memory_mb']} MB, "
+            f"{settings['timeout_s']} s (Gradescope's default is 1 CPU, 768 MB, 10 minutes).{measured}")
 
 
 def _kit_files(hw: str, root: Path, config: AssignmentConfig) -> list[tuple[Path, str]]:
@@ -94,7 +111,7 @@ def build_autograder_zip(hw: str, out: Path, root: Path = REPO_ROOT) -> Path:
     scripts = {
         "setup.sh": SETUP_SH.format(extras=config.extras_spec()),
         "run_autograder": RUN_AUTOGRADER.format(hw=hw),
-        "README.md": README.format(hw=hw, extras_note=extras_note, settings=_settings_line(config)),
+        "README.md": README.format(hw=hw, extras_note=extras_note, settings=settings_line(config)),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:

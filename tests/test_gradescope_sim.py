@@ -166,24 +166,25 @@ def report(hw: str, who: str, figures: dict) -> None:
             f.write(json.dumps(line) + "\n")
 
 
+@pytest.mark.parametrize("who", ["reference", "release"])
 @pytest.mark.parametrize("hw", ASSIGNMENTS)
-def test_gradescope_container(hw: str, gradescope_venv: Path, tmp_path: Path) -> None:
+def test_gradescope_container(hw: str, who: str, gradescope_venv: Path, tmp_path: Path) -> None:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     cpu = int(worker[2:]) % max(1, os.cpu_count() or 1)
     limits = container_limits(hw)
-    for who, folder in (("reference", "solutions"), ("release", "assignments")):
-        submission_dir = tmp_path / who
-        submission_dir.mkdir()
-        submission = shutil.copy(REPO_ROOT / folder / hw / f"{hw}.ipynb", submission_dir / f"{hw}.ipynb")
-        figures = simulated(hw, Path(submission), gradescope_venv, tmp_path, cpu, limits)
-        report(hw, who, figures)
-        result = figures["results"]
-        assert result is not None, f"no results.json:\n{figures['output']}"
-        assert {"score", "max_score", "tests"} <= set(result) and result["tests"], "results.json is not Gradescope's"
-        assert figures["wall_s"] < limits["timeout_s"], f"{hw} {who}: over the container's {limits['timeout_s']} s"
-        expected = result["max_score"] if who == "reference" else 0
-        failed = [f"{t['name']}: {t['output'][:300]}" for t in result["tests"] if t["status"] != "passed"]
-        assert result["score"] == expected, f"{hw} {who}: {result['score']} / {result['max_score']}\n" + "\n".join(failed[:8])
-        assert not any("grader error" in t.get("tags", []) for t in result["tests"]), "\n".join(failed[:8])
-        assert figures["peak_pss_mb"] <= limits["memory_mb"], \
-            f"{hw} {who}: peak {figures['peak_pss_mb']} MB over {limits['memory_mb']} MB"
+    folder = {"reference": "solutions", "release": "assignments"}[who]
+    submission_dir = tmp_path / who
+    submission_dir.mkdir()
+    submission = shutil.copy(REPO_ROOT / folder / hw / f"{hw}.ipynb", submission_dir / f"{hw}.ipynb")
+    figures = simulated(hw, Path(submission), gradescope_venv, tmp_path, cpu, limits)
+    report(hw, who, figures)
+    result = figures["results"]
+    assert result is not None, f"no results.json:\n{figures['output']}"
+    assert {"score", "max_score", "tests"} <= set(result) and result["tests"], "results.json is not Gradescope's"
+    assert figures["wall_s"] < limits["timeout_s"], f"{hw} {who}: over the container's {limits['timeout_s']} s"
+    expected = result["max_score"] if who == "reference" else 0
+    failed = [f"{t['name']}: {t['output'][:300]}" for t in result["tests"] if t["status"] != "passed"]
+    assert result["score"] == expected, f"{hw} {who}: {result['score']} / {result['max_score']}\n" + "\n".join(failed[:8])
+    assert not any("grader error" in t.get("tags", []) for t in result["tests"]), "\n".join(failed[:8])
+    assert figures["peak_pss_mb"] <= limits["memory_mb"], \
+        f"{hw} {who}: peak {figures['peak_pss_mb']} MB over {limits['memory_mb']} MB"

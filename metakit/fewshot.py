@@ -297,6 +297,8 @@ class History:
 
     def plot(self, title: str | None = None) -> plt.Figure:
         """Training loss and accuracies (left), validation query accuracy (right)."""
+        from matplotlib.ticker import MaxNLocator
+
         fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
         left.plot(self.steps, self.loss, color="tab:red", label="training loss")
         left.set_xlabel("iteration")
@@ -306,12 +308,15 @@ class History:
         acc.plot(self.steps, self.query_accuracy, color="tab:green", alpha=0.6, label="query acc")
         acc.set_ylabel("accuracy")
         acc.set_ylim(0, 1.02)
-        lines = left.get_lines() + acc.get_lines()
-        left.legend(lines, [line.get_label() for line in lines], fontsize=8, loc="center right")
+        lines = left.get_lines() + acc.get_lines()  # one legend above the panel, off the curves
+        acc.legend(lines, [line.get_label() for line in lines], fontsize=8, loc="lower left",
+                   bbox_to_anchor=(0.0, 1.01), ncols=len(lines), borderaxespad=0.0, frameon=False)
         right.plot(self.val_steps, self.val_query_accuracy, marker="o", color="tab:green")
         right.set_xlabel("iteration")
         right.set_ylabel("validation query accuracy")
         right.grid(alpha=0.3)
+        for ax in (left, right):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # iterations: no tick at 2.5
         fig.suptitle(title or self.name)
         fig.tight_layout()
         return fig

@@ -769,7 +769,7 @@ def plot_task_scores(results: Mapping[str, TrainResult | Mapping[str, float]], t
     names = list(tasks) if tasks is not None else list(next(iter(scores.values())))
     suffixes = {n.split(": ", 1)[1] for n in names if ": " in n}
     common = suffixes.pop() if len(suffixes) == 1 and all(": " in n for n in names) else None
-    labels = [(n.split(": ", 1)[0] if common else n)[:18] for n in names] + ["mean"]
+    labels = [n.split(": ", 1)[0] if common else n for n in names] + ["mean"]
     fig, ax = plt.subplots(figsize=(max(6.5, 0.75 * len(labels) + 3), 4))
     width = 0.8 / max(1, len(scores))
     xs = np.arange(len(labels))
@@ -784,8 +784,7 @@ def plot_task_scores(results: Mapping[str, TrainResult | Mapping[str, float]], t
     ax.set_ylim(min(0.0, min(every, default=0.0)), max(1.0, max(every, default=1.0)))
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    if common:
-        ax.set_xlabel(f"task: {common} of each alphabet", fontsize=8)
+    ax.set_xlabel(f"task: {common} of each alphabet" if common else "task", fontsize=8)
     if title:
         ax.set_title(title)
     fig.tight_layout()
@@ -808,8 +807,10 @@ def plot_mean_curves(results: Mapping[str, TrainResult], tasks: Sequence[str] | 
 def plot_task_examples(taskset: TaskSet, tasks: Sequence[str] | None = None, per_task: int = 8,
                        seed: int = 0) -> plt.Figure:
     """A row of training images per task, each titled with its label (regression labels rounded)."""
+    import textwrap
+
     names = list(tasks) if tasks is not None else taskset.names
-    fig, axes = plt.subplots(len(names), per_task, figsize=(1.0 * per_task + 1.8, 1.05 * len(names) + 0.3),
+    fig, axes = plt.subplots(len(names), per_task, figsize=(1.0 * per_task + 1.8, 1.05 * len(names) + 0.7),
                              squeeze=False)
     gen = torch.Generator().manual_seed(seed)
     for row, name in enumerate(names):
@@ -827,7 +828,9 @@ def plot_task_examples(taskset: TaskSet, tasks: Sequence[str] | None = None, per
             y = task.train_y[i]
             label = f"{int(y)}" if task.kind != "regression" else f"{float(y) * task.label_scale + task.label_shift:.0f}"
             ax.set_title(label, fontsize=7, pad=2)
-            if col == 0:
-                ax.set_ylabel(name[:18], fontsize=7, rotation=0, ha="right", va="center")
+            if col == 0:  # the whole name, on as many lines as it needs
+                ax.set_ylabel(textwrap.fill(name, 18, break_long_words=False, break_on_hyphens=False),
+                              fontsize=7, rotation=0, ha="right", va="center")
+    fig.suptitle("training images of each task, each titled with its label", fontsize=10)
     fig.tight_layout()
     return fig

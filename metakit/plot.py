@@ -11,8 +11,11 @@ from matplotlib.backend_bases import RendererBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
 from matplotlib.legend import Legend
+from matplotlib.path import Path
 from matplotlib.text import Text
+from matplotlib.ticker import MaxNLocator
 
 from metakit.episodes import Episodes
 
@@ -42,7 +45,8 @@ def episode_grid(episodes: Episodes, index: int = 0, title: str | None = None) -
                 ax.set_ylabel(f"label {way}", fontsize=8)
             if way == 0:
                 ax.set_title("support" if col < shots else "query", fontsize=8)
-    fig.suptitle(title or f"{ways}-way {shots}-shot episode, {queries} queries per class")
+    per_class = f"{queries} {'query' if queries == 1 else 'queries'} per class"
+    fig.suptitle(title or f"{ways}-way {shots}-shot episode, {per_class}")
     fig.tight_layout()
     return fig
 
@@ -53,6 +57,8 @@ def learning_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for label, (xs, ys) in curves.items():
         ax.plot(xs, ys, label=label)
+    if all(float(x).is_integer() for xs, _ in curves.values() for x in xs):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps: no tick at step 2.5
     if chance is not None:
         ax.axhline(chance, color="gray", linestyle="--", linewidth=1, label="chance")
     return _finish(fig, ax, xlabel, ylabel, title)
@@ -75,11 +81,30 @@ def _finish(fig: plt.Figure, ax: plt.Axes, xlabel: str, ylabel: str, title: str 
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
     if title:
         ax.set_title(title)
-    fig.tight_layout()
+    place_legend(ax, fontsize=8)
     return fig
+
+
+def place_legend(ax: plt.Axes, **options) -> Legend:
+    """A legend that hides no data: matplotlib's best spot inside the axes when one is free, else outside on
+    the right. ``options`` go to ``ax.legend``; the figure is laid out (``tight_layout``, unless it has a
+    layout engine) before the legend is placed and again after it moves out."""
+    fig = ax.figure
+    _lay_out(fig)
+    legend = ax.legend(loc="best", **options)
+    if _covered(legend, fig, _draw(fig)):
+        legend.remove()
+        legend = ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, **options)
+        _lay_out(fig)
+    return legend
+
+
+def _lay_out(fig: Figure) -> None:
+    """``tight_layout`` now, unless the figure lays itself out at every draw (layout="constrained"/"tight")."""
+    if not isinstance(fig.get_layout_engine(), (ConstrainedLayoutEngine, TightLayoutEngine)):
+        fig.tight_layout()
 
 
 # --- checking a drawn figure -------------------------------------------------------------------------------
@@ -101,7 +126,7 @@ def figure_problems(fig: Figure) -> list[str]:
     * an axis with tick labels but no label (axes with the axis off, such as image grids, have none);
     * two visible texts (titles, suptitle, axis and tick labels, legend texts, annotations) that overlap;
     * a text that reaches outside the figure (it would be cut off);
-    * a legend whose box covers data points (line vertices or scatter points);
+    * a legend whose box covers data (line vertices, scatter points, or a line drawn across it);
     * a data point of a line outside the axes' view limits, or its marker cut by the axes' edge;
     * "1" followed by a plural ("1 queries").
     """
@@ -113,11 +138,15 @@ def figure_problems(fig: Figure) -> list[str]:
 
 
 def _draw(fig: Figure) -> RendererBase:
-    """Draw the figure with Agg (whatever its canvas) and return the renderer the extents refer to."""
-    if not isinstance(fig.canvas, FigureCanvasAgg):
-        FigureCanvasAgg(fig)
-    fig.canvas.draw()
-    return fig.canvas.get_renderer()
+    """Draw the figure with Agg and return the renderer the extents refer to; the figure keeps its canvas."""
+    if isinstance(fig.canvas, FigureCanvasAgg):
+        fig.canvas.draw()
+        return fig.canvas.get_renderer()
+    canvas = fig.canvas
+    agg = FigureCanvasAgg(fig)  # attaches itself to the figure: give the figure its own canvas back after
+    agg.draw()
+    fig.set_canvas(canvas)
+    return agg.get_renderer()
 
 
 def _name(ax: plt.Axes) -> str:
@@ -230,9 +259,13 @@ def _boxes_overlap(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def _overlap_problems(texts: list[tuple[str, Text]], renderer: RendererBase) -> list[str]:
-    corners = [(name, _corners(text, renderer)) for name, text in texts]
-    return [f"{first} overlaps {second}"
-            for i, (first, a) in enumerate(corners) for second, b in corners[i + 1:] if _boxes_overlap(a, b)]
+    corners = [_corners(text, renderer) for _, text in texts]
+    lo = np.array([c.min(axis=0) for c in corners]).reshape(-1, 2)
+    hi = np.array([c.max(axis=0) for c in corners]).reshape(-1, 2)
+    # only pairs whose upright boxes overlap can overlap: test those few exactly (a grid has thousands of pairs)
+    near = ((np.minimum(hi[:, None], hi[None]) - np.maximum(lo[:, None], lo[None])) > _TOLERANCE).all(axis=-1)
+    return [f"{texts[i][0]} overlaps {texts[j][0]}" for i, j in zip(*np.nonzero(np.triu(near, 1)))
+            if _boxes_overlap(corners[i], corners[j])]
 
 
 def _outside_problems(fig: Figure, texts: list[tuple[str, Text]], renderer: RendererBase) -> list[str]:
@@ -245,28 +278,34 @@ def _outside_problems(fig: Figure, texts: list[tuple[str, Text]], renderer: Rend
     return problems
 
 
-def _data_points(ax: plt.Axes) -> list[tuple[str, np.ndarray]]:
-    """Display coordinates of every visible line vertex and scatter point in an axes, with the line's name."""
-    points = [(f'line "{line.get_label()}" of {_name(ax)}', line.get_transform().transform(line.get_xydata()))
-              for line in ax.lines if line.get_visible() and len(line.get_xydata())]
-    points += [(f"scatter points of {_name(ax)}", c.get_offset_transform().transform(c.get_offsets()))
-               for c in ax.collections if isinstance(c, PathCollection) and c.get_visible() and len(c.get_offsets())]
-    return [(name, xy[np.isfinite(xy).all(axis=1)]) for name, xy in points]
+def _data_marks(ax: plt.Axes) -> list[tuple[str, np.ndarray, bool]]:
+    """Every visible line and scatter of an axes: its name, its points in display pixels, joined by lines?"""
+    marks = [(f'line "{line.get_label()}" of {_name(ax)}', line.get_transform().transform(line.get_xydata()),
+              line.get_linestyle() not in ("None", "none", "", " "))
+             for line in ax.lines if line.get_visible() and len(line.get_xydata())]
+    marks += [(f"scatter points of {_name(ax)}", c.get_offset_transform().transform(c.get_offsets()), False)
+              for c in ax.collections if isinstance(c, PathCollection) and c.get_visible() and len(c.get_offsets())]
+    return [(name, xy[np.isfinite(xy).all(axis=1)], joined) for name, xy, joined in marks]
+
+
+def _covered(legend: Legend, fig: Figure, renderer: RendererBase) -> list[str]:
+    """The data a legend's box hides: points inside it, or a line drawn across it."""
+    box = legend.get_window_extent(renderer)
+    hidden = []
+    for ax in fig.axes:
+        for name, xy, joined in _data_marks(ax):
+            inside = (xy[:, 0] > box.x0) & (xy[:, 0] < box.x1) & (xy[:, 1] > box.y0) & (xy[:, 1] < box.y1)
+            if inside.any():
+                hidden.append(f"{inside.sum()} point(s) of {name}")
+            elif joined and len(xy) > 1 and Path(xy).intersects_bbox(box, filled=False):
+                hidden.append(name)
+    return hidden
 
 
 def _legend_problems(fig: Figure, renderer: RendererBase) -> list[str]:
     legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
-    problems = []
-    for legend in legends:
-        if not legend.get_visible():
-            continue
-        box = legend.get_window_extent(renderer)
-        for ax in fig.axes:
-            for name, xy in _data_points(ax):
-                covered = ((xy[:, 0] > box.x0) & (xy[:, 0] < box.x1) & (xy[:, 1] > box.y0) & (xy[:, 1] < box.y1)).sum()
-                if covered:
-                    problems.append(f"the legend covers {covered} point(s) of {name}")
-    return problems
+    return [f"the legend covers {hidden}" for legend in legends if legend.get_visible()
+            for hidden in _covered(legend, fig, renderer)]
 
 
 def _clipping_problems(fig: Figure) -> list[str]:

@@ -15,38 +15,42 @@ from metakit.paths import REPO_ROOT
 NOTEBOOKS = sorted((REPO_ROOT / "solutions").glob("*/*.ipynb"))
 REPORT_MARKER = "FIGURE REPORT: "
 
-# Runs first in the kernel: after every cell, check each open figure, note what is wrong, close it.
+# Runs first in the kernel: after every cell, check each open figure, note what is wrong, close it. Everything
+# lives in a closure, so no name of the notebook's own can clash with the check's.
 FIGURE_HOOK = """\
-import matplotlib.pyplot as _plt
-from metakit.plot import figure_problems as _figure_problems
+def _metakit_figure_hook():
+    import matplotlib.pyplot as plt
+    from metakit.plot import figure_problems
 
-_figure_report = {"cells": 0, "figures": []}
+    report = {"cells": 0, "figures": []}
+
+    def check_figures(result):
+        report["cells"] += 1
+        source = result.info.raw_cell if result.info is not None else ""
+        first_line = next((line for line in source.splitlines() if line.strip()), "")
+        for number in plt.get_fignums():
+            fig = plt.figure(number)
+            titles = [t for t in [fig.get_suptitle()] + [ax.get_title(loc) for ax in fig.axes
+                                                          for loc in ("left", "center", "right")] if t.strip()]
+            report["figures"].append({"execution_count": result.execution_count, "first_line": first_line,
+                                      "titles": titles, "problems": figure_problems(fig)})
+            plt.close(fig)
+
+    get_ipython().events.register("post_run_cell", check_figures)
+    return report
 
 
-def _check_figures(result):
-    _figure_report["cells"] += 1
-    source = result.info.raw_cell if result.info is not None else ""
-    first_line = next((line for line in source.splitlines() if line.strip()), "")
-    for number in _plt.get_fignums():
-        fig = _plt.figure(number)
-        titles = [t for t in [fig.get_suptitle()] + [ax.get_title(loc) for ax in fig.axes
-                                                      for loc in ("left", "center", "right")] if t.strip()]
-        _figure_report["figures"].append({"execution_count": result.execution_count, "first_line": first_line,
-                                          "titles": titles, "problems": _figure_problems(fig)})
-        _plt.close(fig)
-
-
-get_ipython().events.register("post_run_cell", _check_figures)
+_metakit_figure_report = _metakit_figure_hook()
 """
 
-FIGURE_REPORT = f"import json as _json\nprint({REPORT_MARKER!r} + _json.dumps(_figure_report))\n"
+FIGURE_REPORT = f"import json\nprint({REPORT_MARKER!r} + json.dumps(_metakit_figure_report))\n"
 
 
 def figure_report(notebook: nbformat.NotebookNode) -> dict:
     """The report the last cell printed, each figure tagged with the index of its cell in the original notebook."""
     text = "".join(o.get("text", "") for o in notebook.cells[-1].get("outputs", []) if o.get("output_type") == "stream")
     assert REPORT_MARKER in text, f"the figure report cell printed no report: {text!r}"
-    report = json.loads(text.split(REPORT_MARKER, 1)[1])
+    report = json.loads(text.split(REPORT_MARKER, 1)[1].splitlines()[0])
     index_of = {c.get("execution_count"): i - 1 for i, c in enumerate(notebook.cells) if c.cell_type == "code"}
     for figure in report["figures"]:
         figure["cell"] = index_of.get(figure.pop("execution_count"))

@@ -57,6 +57,26 @@ def figure_report(notebook: nbformat.NotebookNode) -> dict:
     return report
 
 
+def run_with_figure_check(notebook: nbformat.NotebookNode, folder: Path) -> dict:
+    """Execute the notebook (in place) with the figure check around it; its figure report."""
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(FIGURE_HOOK))
+    notebook.cells.append(nbformat.v4.new_code_cell(FIGURE_REPORT))
+    client = NotebookClient(notebook, timeout=1800, kernel_name="python3",
+                            resources={"metadata": {"path": str(folder)}})
+    client.execute()
+    errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert not errors, errors
+    return figure_report(notebook)
+
+
+def figure_problem_lines(report: dict) -> list[str]:
+    """Each problem of each figure, and each figure with no title at all, named by its cell."""
+    problems = [f"cell {f['cell']} ({f['first_line']}): {p}" for f in report["figures"] for p in f["problems"]]
+    return problems + [f"cell {f['cell']} ({f['first_line']}): the figure has no title (no suptitle, no axes title)"
+                       for f in report["figures"] if not f["titles"]]
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.parent.name for p in NOTEBOOKS])
 def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("METAKIT_SMALL", "1")
@@ -64,20 +84,30 @@ def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     notebook = nbformat.read(path, as_version=4)
     code_cells = sum(c.cell_type == "code" for c in notebook.cells)
-    notebook.cells.insert(0, nbformat.v4.new_code_cell(FIGURE_HOOK))
-    notebook.cells.append(nbformat.v4.new_code_cell(FIGURE_REPORT))
-    client = NotebookClient(notebook, timeout=1800, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}})
-    client.execute()
-    errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])
-              if o.get("output_type") == "error"]
-    assert not errors, errors
-
-    report = figure_report(notebook)
+    report = run_with_figure_check(notebook, tmp_path)
     assert report["cells"] >= code_cells + 1, f"the figure check ran after {report['cells']} cells of {code_cells}"
-    problems = [f"cell {f['cell']} ({f['first_line']}): {p}" for f in report["figures"] for p in f["problems"]]
-    problems += [f"cell {f['cell']} ({f['first_line']}): the figure has no title (no suptitle, no axes title)"
-                 for f in report["figures"] if not f["titles"]]
+    problems = figure_problem_lines(report)
     print(f"{path.parent.name}: {len(report['figures'])} figures checked, {len(problems)} problems")
     print("\n".join(problems))
     assert not problems, "figure problems:\n" + "\n".join(problems)
+
+
+def test_the_figure_check_names_the_cell_of_a_bad_figure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("a note"),
+        nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nplt.plot([0, 1], [0, 1])"),
+        nbformat.v4.new_code_cell("fig, ax = plt.subplots()\nax.plot([0, 1], [1, 0])\nax.set(title='fine', xlabel='x', "
+                                  "ylabel='y')\nfig.tight_layout()"),
+        nbformat.v4.new_code_cell("print(plt.get_fignums())"),
+    ])
+    report = run_with_figure_check(notebook, tmp_path)
+    assert report["cells"] == 4 and len(report["figures"]) == 2
+    assert [f["cell"] for f in report["figures"]] == [1, 2]
+    assert "[]" in notebook.cells[4].outputs[0]["text"], "the check closed every figure after its cell"
+    assert figure_problem_lines(report) == [
+        "cell 1 (import matplotlib.pyplot as plt): axes 0 shows data but has no title (and the figure has no suptitle)",
+        "cell 1 (import matplotlib.pyplot as plt): axes 0 has tick labels on its x axis but no x label",
+        "cell 1 (import matplotlib.pyplot as plt): axes 0 has tick labels on its y axis but no y label",
+        "cell 1 (import matplotlib.pyplot as plt): the figure has no title (no suptitle, no axes title)",
+    ]

@@ -5,10 +5,12 @@
     extras = ["lm"]            # the kit's pip extras its graders need (the Gradescope zip installs them)
     data = ["data/intents"]    # files or folders, relative to the kit root, that graders and workers read
 
-    [gradescope]               # what the simulated Gradescope run measured (the zip's README says it)
-    memory_mb = 768
+    [gradescope]               # the container it needs (Gradescope's default, 768 MB / 1 CPU / 600 s, if left out)
+    memory_mb = 1536
     cpus = 1
     timeout_s = 600
+    measured_peak_mb = 1031    # what tests/test_gradescope_sim.py measured there (the zip's README and
+    measured_wall_s = 156      # `python -m metakit gradescope HW` print the settings and these figures)
 
 The grader packs the data into the Gradescope zip and shows it read-only to the worker; nothing
 else of the kit's checkout is visible there.

@@ -111,3 +111,32 @@ def test_the_figure_check_names_the_cell_of_a_bad_figure(tmp_path: Path, monkeyp
         "cell 1 (import matplotlib.pyplot as plt): axes 0 has tick labels on its y axis but no y label",
         "cell 1 (import matplotlib.pyplot as plt): the figure has no title (no suptitle, no axes title)",
     ]
+
+
+def _accelerator() -> str | None:
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    return "mps" if mps is not None and mps.is_available() else None
+
+
+TRAINING_NOTEBOOKS = [p for p in NOTEBOOKS if "metakit.device" in p.read_text()]   # hw0-hw3 (hw_example trains nothing)
+
+
+@pytest.mark.accelerator
+@pytest.mark.parametrize("path", TRAINING_NOTEBOOKS, ids=[p.parent.name for p in TRAINING_NOTEBOOKS])
+def test_notebook_runs_on_the_accelerator(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same small run with METAKIT_DEVICE set to the GPU this machine has (CUDA or Apple's MPS): every
+    notebook's training moves there through metakit.device(), hw0's CPU default included."""
+    where = _accelerator()
+    if where is None:
+        pytest.skip("no CUDA or MPS device here (metakit.device() would pick the CPU)")
+    for name, value in {"METAKIT_SMALL": "1", "MPLBACKEND": "Agg", "HF_HUB_OFFLINE": "1", "METAKIT_DEVICE": where}.items():
+        monkeypatch.setenv(name, value)
+    notebook = nbformat.read(path, as_version=4)
+    run_with_figure_check(notebook, tmp_path)
+    printed = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "stream")
+    assert f"{where}" in printed and f"METAKIT_DEVICE={where}" in printed, \
+        f"{path.parent.name} did not say it runs on {where} (metakit.device.describe())"

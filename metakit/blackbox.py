@@ -321,6 +321,9 @@ def train_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn,
             window_loss, window_acc, window = 0.0, 0.0, 0
             bar.set_postfix(train_loss=f"{result.train_loss[-1]:.3f}", test_acc=f"{accuracy:.3f}")
     result.seconds = time.perf_counter() - started
+    if progress:
+        bar.close()
+        print(result.summary())   # the bar vanishes (leave=False); this line stays in a saved notebook
     return result
 
 

@@ -295,6 +295,13 @@ class History:
         """Wall time of one training iteration (validation excluded)."""
         return self.train_seconds / max(1, self.iterations)
 
+    def summary(self) -> str:
+        """One line: iterations, time, last training loss and validation accuracy (the line a run prints
+        when its progress bar closes, so a saved notebook keeps it)."""
+        loss = f", loss {self.loss[-1]:.3f}" if self.loss else ""
+        val = f", validation query accuracy {100 * self.val_query_accuracy[-1]:.1f}%" if self.val_query_accuracy else ""
+        return f"{self.name}: {self.iterations} iterations in {self.train_seconds:.0f} s{loss}{val}"
+
     def plot(self, title: str | None = None) -> plt.Figure:
         """Training loss and accuracies (left), validation query accuracy (right)."""
         from matplotlib.ticker import MaxNLocator
@@ -413,6 +420,9 @@ def train_protonet(protonet_step: ProtoNetStep, model: nn.Module, train_sampler:
                 _, _, val_acc = _unpack(protonet_step(model, val_batch), "protonet_step")
             history.val_steps.append(step)
             history.val_query_accuracy.append(val_acc)
+    if progress:
+        bar.close()
+        print(history.summary())
     return history
 
 
@@ -467,6 +477,9 @@ def train_maml(maml: Any, train_sampler: EpisodeSampler, val_sampler: EpisodeSam
             _, _, val_acc = _unpack(maml.outer_step(val_batch, train=False), "outer_step")
             history.val_steps.append(step)
             history.val_query_accuracy.append(val_acc)
+    if progress:
+        bar.close()
+        print(history.summary())
     return history
 
 

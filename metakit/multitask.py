@@ -602,6 +602,11 @@ class TrainResult:
         keys = list(names) if names is not None else list(self.scores)
         return float(np.mean([self.scores[k] for k in keys]))
 
+    def summary(self, what: str) -> str:
+        """One line a run prints at its end (its progress bar vanishes; a saved notebook keeps this)."""
+        mean = f", mean test score {self.mean():.3f}" if self.scores else ""
+        return f"{self.label or 'multi-task training'}: {what} in {self.seconds:.0f} s{mean}"
+
 
 @torch.no_grad()
 def evaluate(model: nn.Module, taskset: TaskSet, split: str = "test", batch_size: int = 512) -> dict[str, float]:
@@ -692,6 +697,9 @@ def train_multitask(model: nn.Module, taskset: TaskSet, sample_task_batch: Sampl
     result.scores = {n: curve_values[n][-1] for n in data.names} if steps else evaluate(model, data)
     result.curves = {n: (list(curve_steps), curve_values[n]) for n in data.names}
     result.seconds = time.perf_counter() - start
+    if progress:
+        bar.close()
+        print(result.summary(f"{steps} steps"))   # the bar vanishes (leave=False); this line stays
     return result
 
 
@@ -730,6 +738,8 @@ def train_independent(taskset: TaskSet, *, steps_per_task: int = 200, batch_size
         result.scores[task.name] = values[-1]
         result.curves[task.name] = (steps_seen, values)
     result.seconds = time.perf_counter() - start
+    if progress:
+        print(result.summary(f"{steps_per_task} steps per task"))
     return result
 
 

@@ -35,19 +35,13 @@ def grade_each(hw: str, submissions: list[tuple[Path, list[str] | None]], jobs: 
 
     This is how the slow suite grades dozens of variants, each on the tests it names, without paying
     the CLI's start-up, probe and collection once per group."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from metakit.grading.report import gradescope_results
     from metakit.grading.runner import Grader, Submission
 
     grader = Grader(hw)
     try:
-        def one(item: tuple[int, tuple[Path, list[str] | None]]) -> tuple[str, dict]:
-            index, (path, tests) = item
-            graded = grader.grade(Submission(path.stem, path), index, only=tests)
-            return path.stem, gradescope_results(graded)
-
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            return dict(pool.map(one, enumerate(submissions)))
+        graded = grader.grade_all([Submission(path.stem, path) for path, _ in submissions], jobs=jobs,
+                                  progress=False, only=[tests for _, tests in submissions])
     finally:
         grader.close()
+    return {g.student: gradescope_results(g) for g in graded}

@@ -153,7 +153,8 @@ def test_kit_tests_run_on_the_cpu():
 
 
 # ------------------------------------------------------------------------------ a real accelerator
-def _accelerator() -> torch.device | None:
+def accelerator() -> torch.device | None:
+    """The GPU this machine has (CUDA, else Apple's MPS), or None."""
     if torch.cuda.is_available():
         return torch.device("cuda")
     mps = getattr(torch.backends, "mps", None)
@@ -163,7 +164,7 @@ def _accelerator() -> torch.device | None:
 @pytest.mark.accelerator
 def test_each_homework_loop_trains_on_the_accelerator():
     """A few steps of every homework's loop on the GPU, with the reference solutions' pieces."""
-    where = _accelerator()
+    where = accelerator()
     if where is None:
         pytest.skip("no CUDA or MPS device here (metakit.device() would pick the CPU)")
     short_runs(where)

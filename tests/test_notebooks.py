@@ -11,6 +11,7 @@ import pytest
 from nbclient import NotebookClient
 
 from metakit.paths import REPO_ROOT
+from tests.test_device import accelerator
 
 NOTEBOOKS = sorted((REPO_ROOT / "solutions").glob("*/*.ipynb"))
 REPORT_MARKER = "FIGURE REPORT: "
@@ -113,15 +114,6 @@ def test_the_figure_check_names_the_cell_of_a_bad_figure(tmp_path: Path, monkeyp
     ]
 
 
-def _accelerator() -> str | None:
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda"
-    mps = getattr(torch.backends, "mps", None)
-    return "mps" if mps is not None and mps.is_available() else None
-
-
 TRAINING_NOTEBOOKS = [p for p in NOTEBOOKS if "metakit.device" in p.read_text()]   # hw0-hw3 (hw_example trains nothing)
 
 
@@ -130,9 +122,10 @@ TRAINING_NOTEBOOKS = [p for p in NOTEBOOKS if "metakit.device" in p.read_text()]
 def test_notebook_runs_on_the_accelerator(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The same small run with METAKIT_DEVICE set to the GPU this machine has (CUDA or Apple's MPS): every
     notebook's training moves there through metakit.device(), hw0's CPU default included."""
-    where = _accelerator()
-    if where is None:
+    found = accelerator()
+    if found is None:
         pytest.skip("no CUDA or MPS device here (metakit.device() would pick the CPU)")
+    where = found.type
     for name, value in {"METAKIT_SMALL": "1", "MPLBACKEND": "Agg", "HF_HUB_OFFLINE": "1", "METAKIT_DEVICE": where}.items():
         monkeypatch.setenv(name, value)
     notebook = nbformat.read(path, as_version=4)

@@ -253,13 +253,16 @@ class Grader:
         return complete
 
     def _zeros(self, student: str, message: str, tests: list[dict], grader_error: bool = False) -> Graded:
-        tests = [{**spec, "points": 0.0, "passed": False, "message": message, "instructor_details": "",
-                  "execution_time": 0.0, "grader_error": grader_error} for spec in tests]
-        return Graded(student, tests, fatal=message)
+        records = [{**spec, "points": 0.0, "passed": False, "message": message, "instructor_details": "",
+                    "execution_time": 0.0, "grader_error": grader_error} for spec in tests]
+        return Graded(student, records, fatal=message)
 
-    def grade_all(self, submissions: list[Submission], jobs: int = 1, progress: bool = True) -> list[Graded]:
+    def grade_all(self, submissions: list[Submission], jobs: int = 1, progress: bool = True,
+                  only: list[list[str] | None] | None = None) -> list[Graded]:
+        """Grade ``jobs`` submissions at a time; ``only[i]`` (when given) names the tests of submission i."""
+        selections = only if only is not None else [None] * len(submissions)
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = [pool.submit(self.grade, sub, i) for i, sub in enumerate(submissions)]
+            futures = [pool.submit(self.grade, sub, i, tests) for i, (sub, tests) in enumerate(zip(submissions, selections))]
             bar = tqdm(total=len(futures), desc=f"grading {self.hw}", unit="submission", disable=not progress)
             results = []
             for future in futures:

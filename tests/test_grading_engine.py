@@ -309,3 +309,29 @@ def test_same_submission_same_score_twice(tmp_path: Path) -> None:
     grade_cli(HW, [folder], second, jobs=1)
     a, b = results(first, "half"), results(second, "half")
     assert [t["score"] for t in a["tests"]] == [t["score"] for t in b["tests"]]
+
+
+def test_first_failure_stops_after_the_first_failing_test_and_graders_are_reusable(tmp_path: Path) -> None:
+    """``Grader.grade(..., first_failure=True)`` (mutation testing's mode) grades in collection order
+    up to the first test that fails and leaves the rest out; a second grading by the same grader
+    starts clean (no results of the first are read again)."""
+    from metakit.grading.runner import Grader, Submission
+
+    wrong_ce = hostile_notebook("wrong-ce", {"cross_entropy": """
+import torch
+def cross_entropy(logits, labels):
+    return torch.zeros(())
+"""}, tmp_path)
+    grader = Grader(HW)
+    try:
+        stopped = grader.grade(Submission("wrong-ce", wrong_ce), first_failure=True)
+        names = [t["name"] for t in stopped.tests]
+        assert names == ["test_softmax_values", "test_softmax_large_logits", "test_softmax_last_axis",
+                         "test_cross_entropy_value"], names
+        assert [t["passed"] for t in stopped.tests] == [True, True, True, False]
+        whole = grader.grade(Submission("wrong-ce", wrong_ce))
+        assert len(whole.tests) == 6 and [t["passed"] for t in whole.tests] == [True, True, True, False, False, True]
+        again = grader.grade(Submission("correct", REFERENCE), only=["test_cross_entropy_value"])
+        assert [t["passed"] for t in again.tests] == [True]
+    finally:
+        grader.close()

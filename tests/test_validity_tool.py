@@ -209,6 +209,42 @@ def test_staged_grading_stops_at_the_first_failing_test(mutants: list[Mutant]) -
                           (sorted(name[m.index] for m in ce[1:]), ["t_grad"]), ([name[ce[1].index]], ["t_grad"])]
 
 
+class FakeEngine(FakeGrader):
+    """Stands in for the engine: it can also grade each notebook until its first failing test."""
+
+    def first_failures(self, batch: dict[str, tuple[dict, list[str]]]) -> dict:
+        self.calls.append(("first failures", {name: tests for name, (_, tests) in batch.items()}))
+        results = {}
+        for name, (_, tests) in batch.items():
+            results[name] = {}
+            for t in tests:
+                results[name][t] = CaseResult((name, t) not in self.kills, self.kills.get((name, t), ""), t)
+                if not results[name][t].passed:
+                    break
+        return results
+
+
+def test_engine_grading_is_one_grading_per_mutant_up_to_its_first_failure(mutants: list[Mutant]) -> None:
+    """The same verdicts as the stages, in one call (plus the regrade of a time limit)."""
+    ce = [m for m in mutants if m.function == "cross_entropy"][:3]
+    acc = [m for m in mutants if m.function == "accuracy"][:1]
+    name = {m.index: f"m{m.index:04d}" for m in ce + acc}
+    kills = {(name[ce[0].index], "t_value"): "cross_entropy(logits, labels) is off by 2",
+             (name[ce[1].index], "t_grad"): "did not finish within the 20 s this test allows",
+             (name[acc[0].index], "t_acc"): "the value is wrong"}
+    affected = {"cross_entropy": ["t_value", "t_grad"], "accuracy": ["t_acc"]}
+    verdicts = []
+    for grader in (FakeGrader(kills, ["t_value", "t_grad", "t_acc"]), FakeEngine(kills, ["t_value", "t_grad", "t_acc"])):
+        outcomes = [Outcome(m) for m in ce + acc]
+        grade_mutants(reference(), outcomes, affected, grader)
+        verdicts.append([(o.status, o.test, o.tests_run, o.named) for o in outcomes])
+    assert verdicts[0] == verdicts[1]
+    assert [v[0] for v in verdicts[1]] == ["killed", "timed out", "survived", "killed"]
+    assert grader.calls == [("first failures", {name[m.index]: ["t_value", "t_grad"] for m in ce}
+                             | {name[acc[0].index]: ["t_acc"]}),
+                            ([name[ce[1].index]], ["t_grad"])]
+
+
 def _kit_copy(tmp_path: Path, equivalents: str) -> Path:
     root = tmp_path / "kit"
     for part in ("solutions", "assignments", "autograder"):

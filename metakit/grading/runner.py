@@ -11,6 +11,7 @@ told so, and ``Graded.grader_errors`` lists it for the instructor and the exit c
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -146,6 +147,7 @@ class Grader:
         self.hidden = [*self.kit.private_paths(), self.work, *(extra_hidden or [])]
         self.data = self.config.data_paths(self.kit.root)
         self.workers = workers
+        self._serial = itertools.count()
         self.sandbox = SandboxConfig(hidden_paths=self.hidden, data_paths=self.data, isolation=isolation, workers=workers)
         try:
             self.mode = choose_isolation(self.sandbox, report=report)
@@ -199,26 +201,31 @@ class Grader:
     def max_score(self) -> float:
         return sum(t["max_points"] for t in self.collected)
 
-    def grade(self, submission: Submission, index: int = 0, only: list[str] | None = None) -> Graded:
+    def grade(self, submission: Submission, only: list[str] | None = None, first_failure: bool = False) -> Graded:
         """Grade one submission on the grader's tests, or on those of them named in ``only`` (a
-        regrade of some questions; the grader's probe and collection are not repeated)."""
+        regrade of some questions; the grader's probe and collection are not repeated).
+
+        ``first_failure``: stop at the first test that does not give full points, in collection
+        order (pytest's ``-x``); the tests after it are not graded and have no record. For mutation
+        testing, where one failing test is the verdict; never for a student's grade."""
         started = time.monotonic()
         tests = self.select(self.collected, only)
         try:
-            graded = self._grade(submission, index, tests)
+            graded = self._grade(submission, tests, first_failure)
         except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
             graded = self._zeros(submission.student, GRADER_ERROR_MESSAGE, tests, grader_error=True)
             graded.instructor_log += f"\ngrader error: {type(exc).__name__}: {exc}"
         graded.seconds = round(time.monotonic() - started, 2)
         return graded
 
-    def _grade(self, submission: Submission, index: int, tests: list[dict]) -> Graded:
+    def _grade(self, submission: Submission, tests: list[dict], first_failure: bool = False) -> Graded:
         if submission.notebook is None:
             return self._zeros(submission.student, submission.problem or "no notebook submitted", tests)
-        folder = self.work / f"submission-{index:04d}"
+        folder = self.work / f"submission-{next(self._serial):05d}"  # never reused: no stale results.json
         result = intake(self.template, submission.notebook)
         result.write(folder)
         if result.fatal:
+            shutil.rmtree(folder, ignore_errors=True)
             graded = self._zeros(submission.student, result.fatal, tests)
             graded.notes = result.notes
             return graded
@@ -229,20 +236,24 @@ class Grader:
         try:
             run = self._pytest(["--metakit-submission", str(folder), "--metakit-results", str(results_path),
                                 "--metakit-isolation", self.mode, "--metakit-workers", self.workers,
-                                *hide, *data], timeout=budget,
+                                *hide, *data, *(["-x"] if first_failure else [])], timeout=budget,
                                targets=self._targets(tests))
             log = run.stdout[-6000:] + run.stderr[-6000:]
         except subprocess.TimeoutExpired:
             log = f"grader error: the grading run took more than {budget:.0f} s and was stopped"
         records = json.loads(results_path.read_text())["tests"] if results_path.exists() else []
-        return Graded(submission.student, self._complete(records, log, tests), notes=result.notes,
+        shutil.rmtree(folder, ignore_errors=True)
+        return Graded(submission.student, self._complete(records, log, tests, first_failure), notes=result.notes,
                       instructor_log=log)
 
-    def _complete(self, records: list[dict], log: str, tests: list[dict]) -> list[dict]:
-        """One record per test graded, in collection order; a test with no record gets zero."""
+    def _complete(self, records: list[dict], log: str, tests: list[dict], first_failure: bool = False) -> list[dict]:
+        """One record per test graded, in collection order; a test with no record gets zero (with
+        ``first_failure``, the tests after the first failed one are left out instead)."""
         by_name = {r["name"]: r for r in records}
         complete = []
         for spec in tests:
+            if first_failure and complete and not complete[-1]["passed"]:
+                break
             record = by_name.get(spec["name"])
             if record is None:
                 record = {**spec, "points": 0.0, "passed": False, "execution_time": 0.0, "grader_error": True,
@@ -258,11 +269,12 @@ class Grader:
         return Graded(student, records, fatal=message)
 
     def grade_all(self, submissions: list[Submission], jobs: int = 1, progress: bool = True,
-                  only: list[list[str] | None] | None = None) -> list[Graded]:
-        """Grade ``jobs`` submissions at a time; ``only[i]`` (when given) names the tests of submission i."""
+                  only: list[list[str] | None] | None = None, first_failure: bool = False) -> list[Graded]:
+        """Grade ``jobs`` submissions at a time; ``only[i]`` (when given) names the tests of submission i;
+        ``first_failure`` as in :meth:`grade`."""
         selections = only if only is not None else [None] * len(submissions)
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = [pool.submit(self.grade, sub, i, tests) for i, (sub, tests) in enumerate(zip(submissions, selections))]
+            futures = [pool.submit(self.grade, sub, tests, first_failure) for sub, tests in zip(submissions, selections)]
             bar = tqdm(total=len(futures), desc=f"grading {self.hw}", unit="submission", disable=not progress)
             results = []
             for future in futures:

@@ -115,6 +115,46 @@ class CliGrader:
         return results
 
 
+class EngineGrader:
+    """Grades batches of notebooks with the engine ``python -m metakit grade`` runs
+    (:class:`~metakit.grading.runner.Grader`: the same intake, sandbox, limits and messages), one
+    grader for the whole run, so its isolation probe and test collection are paid once, not once a
+    call; it can grade each mutant until its first failing test in one go (pytest's ``-x``)."""
+
+    def __init__(self, hw: str, work: Path, jobs: int = 1, isolation: str = "auto", root: Path = REPO_ROOT,
+                 progress: bool = True) -> None:
+        from metakit.grading.runner import Grader, Kit
+
+        self.work, self.jobs, self.progress = work, jobs, progress
+        self.grader = Grader(hw, Kit(root), isolation=isolation)
+        self.calls = 0
+
+    def __call__(self, notebooks: dict[str, dict], tests: list[str] | None) -> Results:
+        return self._grade({name: (notebook, tests) for name, notebook in notebooks.items()}, first_failure=False)
+
+    def first_failures(self, batch: dict[str, tuple[dict, list[str]]]) -> Results:
+        """Each notebook on its own tests, in collection order, up to and including the first that
+        fails; the tests after it are not graded and not in the results."""
+        return self._grade(batch, first_failure=True)
+
+    def _grade(self, batch: dict[str, tuple[dict, "list[str] | None"]], first_failure: bool) -> Results:
+        from metakit.grading.report import gradescope_results
+        from metakit.grading.runner import Submission
+
+        self.calls += 1
+        folder = self.work / f"batch{self.calls:03d}"
+        for name, (notebook, _) in batch.items():
+            write_notebook(notebook, folder / f"{name}.ipynb")
+        graded = self.grader.grade_all([Submission(name, folder / f"{name}.ipynb") for name in batch],
+                                       jobs=self.jobs, progress=self.progress and len(batch) > 1,
+                                       only=[tests for _, tests in batch.values()], first_failure=first_failure)
+        shutil.rmtree(folder, ignore_errors=True)
+        return {g.student: parse_gradescope(gradescope_results(g)) for g in graded}
+
+    def close(self) -> None:
+        self.grader.close()
+
+
 # --------------------------------------------------------------------------- equivalents
 def read_equivalents(path: Path) -> dict[str, str]:
     """``{mutant id: proof}`` from a markdown list (``- `id` (change): proof``); {} if no file."""
@@ -253,7 +293,47 @@ def probe_key(hw: str, root: Path) -> str:
 # --------------------------------------------------------------------------- staged grading
 def grade_mutants(reference: dict, outcomes: list[Outcome], affected: dict[str, list[str]], grade: GradeFn,
                   log: Callable[[str], None] = lambda s: None) -> None:
-    """Grade each live mutant on its function's tests, one test per stage, until one fails."""
+    """Grade each live mutant on its function's tests, in collection order, until one fails: in one
+    grading per mutant when ``grade`` can stop at a first failure (:class:`EngineGrader`), else in
+    stages of one test (:class:`CliGrader`). Either way a mutant is killed iff one of its tests fails."""
+    if hasattr(grade, "first_failures"):
+        _grade_until_first_failure(reference, outcomes, affected, grade, log)
+    else:
+        _grade_in_stages(reference, outcomes, affected, grade, log)
+
+
+def _notebook_name(outcome: Outcome) -> str:
+    return f"m{outcome.mutant.index:04d}"
+
+
+def _mutated(reference: dict, outcome: Outcome) -> dict:
+    return with_cell(reference, outcome.mutant.grade_id, outcome.mutant.source)
+
+
+def _record(outcome: Outcome, test: str, result: CaseResult) -> None:
+    outcome.tests_run.append(test)
+    if not result.passed:
+        outcome.test, outcome.message = test, result.message
+        outcome.status = "timed out" if is_timeout(result.message) else "killed"
+        outcome.named = names_function(f"{result.message}", outcome.mutant)
+
+
+def _regrade_timeouts(results: Results, notebooks: dict[str, dict], test_of: dict[str, str], grade: GradeFn) -> None:
+    """A time limit on a busy machine is not a verdict yet: grade those once more on that test."""
+    by_test: dict[str, list[str]] = {}
+    for name, test in test_of.items():
+        if test in results[name] and not results[name][test].passed and is_timeout(results[name][test].message):
+            by_test.setdefault(test, []).append(name)
+    for test, names in by_test.items():
+        again = grade({n: notebooks[n] for n in sorted(names)}, [test])
+        for name in names:
+            results[name][test] = again[name][test]
+
+
+def _grade_in_stages(reference: dict, outcomes: list[Outcome], affected: dict[str, list[str]], grade: GradeFn,
+                     log: Callable[[str], None]) -> None:
+    """Stage ``i`` grades every live mutant on the ``i``-th test of its function, all mutants that
+    share that test in one call."""
     live = [o for o in outcomes if o.status in ("survived", "equivalent")]
     stage = 0
     while live:
@@ -266,24 +346,36 @@ def grade_mutants(reference: dict, outcomes: list[Outcome], affected: dict[str, 
             break
         for test, group in by_test.items():
             started = time.monotonic()
-            notebooks = {f"m{o.mutant.index:04d}": with_cell(reference, o.mutant.grade_id, o.mutant.source)
-                         for o in group}
+            notebooks = {_notebook_name(o): _mutated(reference, o) for o in group}
             results = grade(notebooks, [test])
-            slow = {n for n in notebooks if not results[n][test].passed and is_timeout(results[n][test].message)}
-            if slow:  # a time limit on a busy machine is not a verdict yet: once more
-                results.update(grade({n: notebooks[n] for n in sorted(slow)}, [test]))
+            _regrade_timeouts(results, notebooks, {n: test for n in notebooks}, grade)
             for outcome in group:
-                result = results[f"m{outcome.mutant.index:04d}"][test]
-                outcome.tests_run.append(test)
-                if not result.passed:
-                    outcome.test, outcome.message = test, result.message
-                    outcome.status = "timed out" if is_timeout(result.message) else "killed"
-                    outcome.named = names_function(f"{result.message}", outcome.mutant)
+                _record(outcome, test, results[_notebook_name(outcome)][test])
             caught = sum(o.status in ("killed", "timed out") for o in group)
             log(f"  stage {stage + 1}: {test} on {len(group)} mutants: {caught} caught "
                 f"({time.monotonic() - started:.0f} s)")
         live = [o for o in live if o.status in ("survived", "equivalent")]
         stage += 1
+
+
+def _grade_until_first_failure(reference: dict, outcomes: list[Outcome], affected: dict[str, list[str]],
+                               grader: "EngineGrader", log: Callable[[str], None]) -> None:
+    """One grading per mutant on all its function's tests, stopped at the first failing one."""
+    live = [o for o in outcomes if o.status in ("survived", "equivalent") and affected.get(o.mutant.function)]
+    started = time.monotonic()
+    notebooks = {_notebook_name(o): _mutated(reference, o) for o in live}
+    results = grader.first_failures({_notebook_name(o): (notebooks[_notebook_name(o)], affected[o.mutant.function])
+                                     for o in live})
+    failed_on = {name: next((t for t, r in tests.items() if not r.passed), "") for name, tests in results.items()}
+    _regrade_timeouts(results, notebooks, {n: t for n, t in failed_on.items() if t}, grader)
+    for outcome in live:
+        for test, result in results[_notebook_name(outcome)].items():
+            _record(outcome, test, result)
+            if not result.passed:
+                break
+    caught = sum(o.status in ("killed", "timed out") for o in live)
+    log(f"  {len(live)} mutants graded until their first failing test: {caught} caught "
+        f"({time.monotonic() - started:.0f} s)")
 
 
 # --------------------------------------------------------------------------- the whole run
@@ -330,9 +422,14 @@ def summarize(function: str, outcomes: list[Outcome]) -> dict:
 
 def run_validity(hw: str, out: Path, grade: GradeFn | None = None, jobs: int = 1, sample: int | None = None,
                  seed: int = 0, only_functions: list[str] | None = None, isolation: str = "auto",
-                 root: Path = REPO_ROOT, use_cache: bool = True,
+                 root: Path = REPO_ROOT, use_cache: bool = True, via: str = "engine",
                  log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)) -> Report:
+    """Mutation-test ``hw``'s graders and write the report to ``out``. ``grade`` (tests) replaces the
+    grading; else ``via`` says how: ``"engine"`` (the CLI's grading engine in this process, one
+    grading per mutant that stops at its first failing test) or ``"cli"`` (``python -m metakit
+    grade`` per stage). Both give the same verdicts."""
     started = time.monotonic()
+    made = None
     reference_path = root / "solutions" / hw / f"{hw}.ipynb"
     if not reference_path.exists():
         raise FileNotFoundError(f"no reference notebook {reference_path}")
@@ -361,7 +458,9 @@ def run_validity(hw: str, out: Path, grade: GradeFn | None = None, jobs: int = 1
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"metakit-validity-{hw}-"))
     try:
-        grade = grade or CliGrader(hw, work, jobs=jobs, isolation=isolation, root=root)
+        if grade is None:
+            made = grade = (CliGrader if via == "cli" else EngineGrader)(hw, work, jobs=jobs, isolation=isolation,
+                                                                          root=root)
         log(f"{hw}: {len(all_mutants)} mutants, grading {len(outcomes)}"
             + (f" (sample of {sample}, seed {seed})" if sample else ""))
         probes = _cached_probes(hw, out, reference, wanted, grade, root, use_cache, log)
@@ -369,6 +468,8 @@ def run_validity(hw: str, out: Path, grade: GradeFn | None = None, jobs: int = 1
             log(f"  WARNING: the reference fails {test}; it is not used: {message[:200]}")
         grade_mutants(reference, outcomes, probes.affected, grade, log)
     finally:
+        if made is not None and hasattr(made, "close"):
+            made.close()
         shutil.rmtree(work, ignore_errors=True)
     for outcome in outcomes:  # a listed equivalent that nothing caught stays equivalent
         if outcome.status == "survived" and outcome.proof is not None:
@@ -502,7 +603,7 @@ def cmd_validity(args: argparse.Namespace) -> int:
     else:
         report = run_validity(args.hw, out, jobs=args.jobs, sample=args.sample, seed=args.seed,
                               only_functions=args.function or None, isolation=args.isolation,
-                              use_cache=not args.no_cache)
+                              use_cache=not args.no_cache, via=args.via)
     print(f"{args.hw}: mutation testing of the hidden graders ({report.seconds / 60:.1f} min)")
     print(table(report))
     print(f"{len(report.survivors)} survivors, {len(report.unnamed)} caught without naming the function, "

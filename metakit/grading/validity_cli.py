@@ -23,6 +23,10 @@ def add_validity_command(subparsers) -> argparse.ArgumentParser:
                    help="only mutants of this graded function (e.g. softmax, MANN.forward); repeatable")
     p.add_argument("--out", default="out/validity", help="reports go to OUT/<hw>/ (default out/validity)")
     p.add_argument("--isolation", default="auto", choices=["auto", "namespaces", "process"])
+    p.add_argument("--via", default="engine", choices=["engine", "cli"],
+                   help="engine (default): the grading engine of `metakit grade` in this process, each mutant "
+                        "graded until its first failing test; cli: one `python -m metakit grade` per stage "
+                        "(slower, same verdicts)")
     p.add_argument("--no-cache", action="store_true", help="rerun the probes even if nothing changed")
     p.add_argument("--rescore", action="store_true",
                    help="no grading: write the last run's report again with the equivalence file as it is now")

@@ -283,7 +283,8 @@ def test_real_model_lora_episode(student):
     model = student.call("metakit.lm:sentence_classifier", REAL_WAYS, keep=True)
     watched = ["encoder.encoder.layer.0.attention.self.query.weight", "encoder.encoder.layer.5.attention.self.value.weight",
                "encoder.encoder.layer.3.output.dense.weight", "encoder.embeddings.LayerNorm.weight"]
-    local = sentence_classifier(REAL_WAYS)
+    local = sentence_classifier(REAL_WAYS)  # the grader's one copy of the model (scoring, then the replay)
+    head_start = {k: v.detach().clone() for k, v in local.head.state_dict().items()}
     for name in watched:
         check(np.array_equal(student.method(model, "get_parameter", name), local.get_parameter(name).detach().numpy()),
               f"the pre-trained model in your process differs from the kit's at {name}: does your code change "
@@ -313,18 +314,23 @@ def test_real_model_lora_episode(student):
     for name in adapters + ["head.weight", "head.bias"]:
         check(name in info, f"after inject_lora and finetune the model has no parameter {name}")
         trained[name] = np.asarray(student.method(model, "get_parameter", name), dtype=np.float64)
-    # Score the adapters and the head the student's run produced with a model built here.
-    scored = sentence_classifier(REAL_WAYS)
-    grader_inject(scored.encoder, {k.removeprefix("encoder."): v for k, v in trained.items() if "lora_" in k}, 2.0)
-    load_state(scored.head, {"weight": trained["head.weight"], "bias": trained["head.bias"]})
-    logits = grader_logits(scored, episode.query_texts)
+    # Score the adapters and the head the student's run produced with the model built here.
+    grader_inject(local.encoder, {k.removeprefix("encoder."): v for k, v in trained.items() if "lora_" in k}, 2.0)
+    load_state(local.head, {"weight": trained["head.weight"], "bias": trained["head.bias"]})
+    logits = grader_logits(local, episode.query_texts)
     accuracy = float((logits.argmax(1) == episode.query_labels.numpy()).mean())
     check(accuracy >= REAL_MIN_ACCURACY,
           f"after {REAL_STEPS} LoRA fine-tuning steps (rank 4, your default learning rates) on a 5-way 4-shot "
           f"episode, the query accuracy (of your adapters and head, run here) is {accuracy:.0%}; the reference gets "
           f"well above {REAL_MIN_ACCURACY:.0%} (chance is 20%)")
-    # Replay the run here, from the same adapters, with the documented loop and the submission's defaults.
-    grader_inject(local.encoder, {k.removeprefix("encoder."): v for k, v in start.items()}, 2.0)
+    # Replay the run here, from the same adapters and head, with the documented loop and the
+    # submission's defaults (one model in this process: MiniLM once, not twice).
+    import torch
+
+    with torch.no_grad():
+        for name in adapters:
+            local.get_parameter(name).copy_(torch.as_tensor(start[name]))
+    local.head.load_state_dict(head_start)
     ref_losses = grader_finetune(local, episode.support_texts, episode.support_labels.numpy(), "lora", REAL_STEPS,
                                  float(constants["LEARNING_RATES"]["lora"]), float(constants["HEAD_LR"]),
                                  int(constants["BATCH_SIZE"]), 0)

@@ -374,3 +374,19 @@ def test_a_test_the_reference_fails_twice_is_reported_and_left_out() -> None:
     assert calls == [None, ["t_flaky", "t_broken"]]
     assert probes.broken == {"t_broken": "broken"}
     assert probes.affected == {"softmax": ["t_flaky"]}
+
+
+@pytest.mark.slow
+def test_the_cli_path_gives_the_engines_verdicts(tmp_path: Path) -> None:
+    """``--via cli`` (one ``python -m metakit grade`` per stage) and the default engine (one grading
+    per mutant up to its first failing test) agree mutant by mutant (hw_example's accuracy: 5 mutants)."""
+    verdicts = []
+    for via in ("engine", "cli"):
+        out = tmp_path / via
+        run = subprocess.run([sys.executable, *validity_command(), HW, "--function", "accuracy", "--via", via,
+                              "--out", str(out), "--jobs", "2"], capture_output=True, text=True, cwd=REPO_ROOT,
+                             timeout=900)
+        assert run.returncode == 0, run.stdout + run.stderr
+        saved = json.loads((out / HW / "results.json").read_text())
+        verdicts.append({m["id"]: (m["status"], m["test"]) for m in saved["mutants"]})
+    assert len(verdicts[0]) == 5 and verdicts[0] == verdicts[1]

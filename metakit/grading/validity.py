@@ -1,8 +1,9 @@
 """``python -m metakit validity HW``: mutation testing of an assignment's hidden graders.
 
 Every mutant of the reference solution (:mod:`metakit.grading.mutation`) becomes a submission
-notebook and is graded through the real CLI (``python -m metakit grade``), so what is measured is
-what a student gets. A mutant is
+notebook and is graded by the engine of ``python -m metakit grade`` (:class:`EngineGrader`, or the
+CLI itself per stage with ``--via cli``: :class:`CliGrader`), so what is measured is what a student
+gets. A mutant is
 
 * **killed** when a hidden test fails on it (and the test did not just run out of time),
 * **timed out** when the test that caught it hit a time limit twice in a row (counted as killed in
@@ -23,11 +24,11 @@ change no outcome:
    replaced by a probe never runs it, so no mutation inside it can change that test's result.
    Tests that fail on the reference itself are reported and not used. Probe results are cached in
    the output folder, keyed by the notebook and the graders.
-2. **Stages.** A mutant is graded on the tests that run its function one test at a time (in
-   collection order), and only while it survives: stage ``i`` grades every live mutant on the
-   ``i``-th test of its function, all mutants that share that test in one CLI call. A mutant is
-   killed iff one of its tests fails, whatever the order, so this gives the same verdicts as
-   grading all of them at once; a killed mutant costs one or two tests instead of all.
+2. **First failure.** A mutant is graded on the tests that run its function, in collection order,
+   until one fails: in one grading that stops there (the engine), or in stages of one test each,
+   all mutants that share that test in one CLI call (``--via cli``). A mutant is killed iff one of
+   its tests fails, whatever the order, so this gives the same verdicts as grading all of them at
+   once; a killed mutant costs one or two tests instead of all.
 
 Every killed mutant's failing message is checked to name the function at fault (the function,
 method or class name, or the cell's grade_id): feedback that only says "wrong" does not tell a

@@ -146,10 +146,36 @@ def test_assignment_config_is_read_and_checked(tmp_path: Path) -> None:
     folder = tmp_path / "autograder" / "hwx"
     folder.mkdir(parents=True)
     for text, match in (("extras = [", "not valid TOML"), ("colour = 1", "unknown settings"),
-                        ('data = ["../x"]', "inside the kit root"), ('data = ["missing"]', "does not exist")):
+                        ('data = ["../x"]', "inside the kit root"), ('data = ["missing"]', "does not exist"),
+                        ('preload = ["os; import x"]', "not a module name"), ("preload = [3]", "not a module name")):
         (folder / "assignment.toml").write_text(text)
         with pytest.raises(ValueError, match=match):
             load_config("hwx", tmp_path)
+
+
+def test_zygote_preload_lists_and_imports() -> None:
+    """Every zygote preloads the defaults, hw3's also the kit's transformers loader; an entry that
+    fails to import is reported, not fatal (the worker meets the same error where it imports it)."""
+    from metakit.grading.assignment import DEFAULT_PRELOAD
+    from metakit.grading.zygote import preload
+
+    assert load_config("hw3", REPO_ROOT).zygote_preload == [*DEFAULT_PRELOAD, "metakit.lm:preload"]
+    assert load_config("hw_example", REPO_ROOT).zygote_preload == DEFAULT_PRELOAD
+    done, failed = preload(["json", "metakit.stats", "no_such_module_here", "json:no_such_function"])
+    assert done == ["json", "metakit.stats"]
+    assert set(failed) == {"no_such_module_here", "json:no_such_function"}
+    assert "ModuleNotFoundError" in failed["no_such_module_here"]
+
+
+def test_a_real_zygote_preloads_what_it_is_told(capsys) -> None:
+    from metakit.grading.sandbox import SandboxConfig, Zygote
+
+    zygote = Zygote(SandboxConfig(preload=["metakit.stats", "no_such_module_here"], isolation="process"), "process")
+    try:
+        assert zygote.preloaded == ["metakit.stats"]
+    finally:
+        zygote.close()
+    assert "could not preload no_such_module_here" in capsys.readouterr().err
 
 
 def test_the_wire_keeps_zero_dimensional_values_zero_dimensional() -> None:

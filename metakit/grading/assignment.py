@@ -4,6 +4,8 @@
 
     extras = ["lm"]            # the kit's pip extras its graders need (the Gradescope zip installs them)
     data = ["data/intents"]    # files or folders, relative to the kit root, that graders and workers read
+    preload = ["metakit.lm:preload"]  # imported (module) or called (module:function) once by each
+                               # submission's zygote, so that the workers it forks start with them
 
     [gradescope]               # the container it needs (Gradescope's default, 768 MB / 1 CPU / 600 s, if left out)
     memory_mb = 1536
@@ -12,11 +14,13 @@
     measured_peak_mb = 1031    # what tests/test_gradescope_sim.py measured there (the zip's README and
     measured_wall_s = 156      # `python -m metakit gradescope HW` print the settings and these figures)
 
-The grader packs the data into the Gradescope zip and shows it read-only to the worker; nothing
+Every zygote also imports ``DEFAULT_PRELOAD`` (numpy, torch and the worker code always): libraries
+only, never a submission. The grader packs the data into the Gradescope zip and shows it read-only to the worker; nothing
 else of the kit's checkout is visible there.
 """
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +31,8 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 CONFIG_NAME = "assignment.toml"
+DEFAULT_PRELOAD = ["matplotlib.pyplot"]  # every notebook's plotting cell imports it (about a second)
+PRELOAD_ENTRY = re.compile(r"^[A-Za-z_][\w.]*(:[A-Za-z_]\w*)?$")
 
 
 @dataclass
@@ -35,6 +41,12 @@ class AssignmentConfig:
     extras: list[str] = field(default_factory=list)
     data: list[str] = field(default_factory=list)
     gradescope: dict = field(default_factory=dict)
+    preload: list[str] = field(default_factory=list)
+
+    @property
+    def zygote_preload(self) -> list[str]:
+        """What each submission's zygote imports before it forks a worker (defaults first)."""
+        return list(dict.fromkeys([*DEFAULT_PRELOAD, *self.preload]))
 
     def data_paths(self, root: Path) -> list[Path]:
         return [root / d for d in self.data]
@@ -53,10 +65,14 @@ def load_config(hw: str, root: Path) -> AssignmentConfig:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not valid TOML ({exc})") from None
-    unknown = sorted(set(raw) - {"extras", "data", "gradescope"})
+    unknown = sorted(set(raw) - {"extras", "data", "gradescope", "preload"})
     if unknown:
-        raise ValueError(f"{path}: unknown settings {unknown} (known: extras, data, gradescope)")
-    config = AssignmentConfig(hw, list(raw.get("extras", [])), list(raw.get("data", [])), dict(raw.get("gradescope", {})))
+        raise ValueError(f"{path}: unknown settings {unknown} (known: extras, data, gradescope, preload)")
+    config = AssignmentConfig(hw, list(raw.get("extras", [])), list(raw.get("data", [])), dict(raw.get("gradescope", {})),
+                              list(raw.get("preload", [])))
+    for entry in config.preload:
+        if not isinstance(entry, str) or not PRELOAD_ENTRY.match(entry):
+            raise ValueError(f"{path}: preload entry {entry!r} is not a module name or module:function")
     for entry in config.data:
         if Path(entry).is_absolute() or ".." in Path(entry).parts:
             raise ValueError(f"{path}: data entry {entry!r} must be a path inside the kit root")

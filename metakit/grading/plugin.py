@@ -37,6 +37,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--metakit-isolation", default="auto", choices=["auto", "namespaces", "process"])
     group.addoption("--metakit-workers", default="fork", choices=["fork", "fresh"],
                     help="fork each test's worker from one zygote per submission, or start a fresh interpreter")
+    group.addoption("--metakit-preload", action="append", default=[],
+                    help="module (or module:function) the zygote imports (calls) before it forks workers")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -107,7 +109,8 @@ def _sandbox(config: pytest.Config) -> SandboxConfig:
             hidden_paths=[Path(p) for p in config.getoption("--metakit-hide")],
             data_paths=[Path(p) for p in config.getoption("--metakit-data")],
             isolation=config.getoption("--metakit-isolation"),
-            workers=config.getoption("--metakit-workers"))
+            workers=config.getoption("--metakit-workers"),
+            preload=list(config.getoption("--metakit-preload")))
     return config.stash[_SANDBOX_KEY]
 
 

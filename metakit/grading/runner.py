@@ -148,7 +148,9 @@ class Grader:
         self.data = self.config.data_paths(self.kit.root)
         self.workers = workers
         self._serial = itertools.count()
-        self.sandbox = SandboxConfig(hidden_paths=self.hidden, data_paths=self.data, isolation=isolation, workers=workers)
+        self.preload = self.config.zygote_preload
+        self.sandbox = SandboxConfig(hidden_paths=self.hidden, data_paths=self.data, isolation=isolation, workers=workers,
+                                     preload=self.preload)
         try:
             self.mode = choose_isolation(self.sandbox, report=report)
         except Exception:
@@ -233,10 +235,11 @@ class Grader:
         budget = sum(t["timeout"] for t in tests) * 1.5 + 120
         hide = [arg for path in self.hidden for arg in ("--metakit-hide", str(path))]
         data = [arg for path in self.data for arg in ("--metakit-data", str(path))]
+        preload = [arg for entry in self.preload for arg in ("--metakit-preload", entry)]
         try:
             run = self._pytest(["--metakit-submission", str(folder), "--metakit-results", str(results_path),
                                 "--metakit-isolation", self.mode, "--metakit-workers", self.workers,
-                                *hide, *data, *(["-x"] if first_failure else [])], timeout=budget,
+                                *hide, *data, *preload, *(["-x"] if first_failure else [])], timeout=budget,
                                targets=self._targets(tests))
             log = run.stdout[-6000:] + run.stderr[-6000:]
         except subprocess.TimeoutExpired:

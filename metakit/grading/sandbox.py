@@ -88,6 +88,7 @@ class SandboxConfig:
     isolation: str = "auto"
     data_paths: list[Path] = field(default_factory=list)
     workers: str = "fresh"  # "fork": one zygote per submission forks each test's worker; "fresh": a new interpreter each
+    preload: list[str] = field(default_factory=list)  # modules (or module:function) each zygote imports (calls) first
 
     def root_plan(self, tmp_mb: int) -> jail.RootPlan:
         return _cached_plan(tuple(map(str, self.hidden_paths)), tuple(map(str, self.data_paths)), tmp_mb)
@@ -393,7 +394,8 @@ class Zygote:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         code = bootstrap("from metakit.grading.zygote import main\nmain()")
         python = [sys.executable, "-I", "-c", code, "--control", str(theirs.fileno()), "--mode", mode,
-                  *(["--as-root"] if jails_as_root() else [])]
+                  *(["--as-root"] if jails_as_root() else []),
+                  *(["--preload", ",".join(config.preload)] if config.preload else [])]
         command = launch_command(python, mode, config, self.dir, tmp_mb, drop=False)
         self.log_path = self.dir / "zygote.log"
         with open(self.log_path, "wb") as log:
@@ -420,6 +422,10 @@ class Zygote:
             raise GraderError(f"the zygote did not start ({mode} isolation)", output_tail=tail)
         self.control.settimeout(120)
         self.vm_mb = int(ready.get("vm_mb") or 0)
+        self.preloaded = list(ready.get("preloaded") or [])
+        for entry, error in (ready.get("preload_failed") or {}).items():  # for the instructor log
+            print(f"metakit: the zygote could not preload {entry} ({error}); each worker imports it itself",
+                  file=sys.stderr)
         self.alive = True
 
     def log_tail(self) -> str:

@@ -251,7 +251,7 @@ def test_batch_uses_the_generator(student):
     student.call("metakit.grading.harness:set_seed", 2)
     second = call_batch(student, episodes, generator_seed=11)
     check(np.array_equal(first[0], second[0]) and np.array_equal(first[1], second[1]),
-          "two calls with generators seeded alike (and different global random states) gave different "
+          "make_mann_batch: two calls with generators seeded alike (and different global random states) gave different "
           "batches: draw every random number from `generator` (torch.randperm(n, generator=generator), "
           "torch.rand(..., generator=generator)), not from the global torch/numpy/random state")
     other = call_batch(student, episodes, generator_seed=12)
@@ -271,3 +271,19 @@ def test_batch_uses_the_generator(student):
     kind, cls, _ = identify(first[0], episodes)
     require_known_images(kind)
     require_labels_of_images(first[1], cls)
+
+
+@graded(points=1, timeout=30)
+def test_batch_stays_on_the_episodes_device(student):
+    """make_mann_batch returns images and labels on the episodes' device (a GPU run needs it)"""
+    from metakit.grading.harness import devices_verdict
+
+    for seed, (batch, ways, shots) in enumerate([(2, 3, 2), (1, 4, 1)]):
+        ref = send_episodes(student, random_episodes(300 + seed, batch, ways, shots))
+        generator = student.call("metakit.grading.harness:generator", seed, keep=True)
+        devices = student.call("metakit.grading.harness:output_devices", student.ref("make_mann_batch"), ref, generator)
+        verdict = devices_verdict([str(d) for d in devices] if isinstance(devices, list) else [str(devices)])
+        check(verdict in ("ok", "inconclusive"),
+              f"make_mann_batch on episodes whose tensors are on another device (PyTorch's 'meta' device, as a "
+              f"GPU would be): {verdict}. Make every tensor you create on the episodes' device "
+              f"(torch.eye(..., device=episodes.support.device), .to(device)), so the batch stays there")

@@ -6,6 +6,7 @@ contain an answer to an assignment.
 """
 from __future__ import annotations
 
+import dataclasses
 import random
 from typing import Any, Callable
 
@@ -80,3 +81,40 @@ def load_tensors(tensors: dict, arrays: dict[str, np.ndarray]) -> None:
 def tensor_arrays(tensors: dict) -> dict[str, np.ndarray]:
     """Every tensor of a dict as a float64 array (``.detach()``ed), by name."""
     return {name: t.detach().cpu().double().numpy() for name, t in tensors.items() if torch.is_tensor(t)}
+
+
+def output_devices(fn: Callable, *args: Any, device: str = "meta", **kwargs: Any) -> list[str]:
+    """Call ``fn`` with every tensor argument (and every tensor field of a dataclass argument, such
+    as :class:`~metakit.episodes.Episodes`) moved to ``device``; the device of each tensor it returns
+    (a tensor, or a tuple or list of them), in order. On ``"meta"`` (shapes only, no data) this tells
+    on a CPU-only machine whether code keeps its outputs on its inputs' device, as a GPU needs."""
+    def moved(value: Any) -> Any:
+        if torch.is_tensor(value):
+            return value.to(device)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            changes = {f.name: getattr(value, f.name).to(device) for f in dataclasses.fields(value)
+                       if torch.is_tensor(getattr(value, f.name))}
+            return dataclasses.replace(value, **changes)
+        return value
+
+    try:
+        output = fn(*map(moved, args), **{k: moved(v) for k, v in kwargs.items()})
+    except Exception as exc:  # noqa: BLE001 - the grader reads which kind of failure it was
+        return [f"error: {type(exc).__name__}: {exc}"[:400]]
+    outputs = output if isinstance(output, (tuple, list)) else [output]
+    return [str(t.device) if torch.is_tensor(t) else type(t).__name__ for t in outputs]
+
+
+DEVICE_MISMATCH = ("expected device", "same device", "different devices", "not on the expected device")
+
+
+def devices_verdict(devices: list[str], device: str = "meta") -> str:
+    """From :func:`output_devices`: ``"ok"`` (every output on ``device``), ``"inconclusive"`` (the
+    code needs tensor values, which ``"meta"`` has none of, e.g. ``.item()``: correct code may do
+    that) or the problem in words (an output elsewhere, a device-mismatch error, any other error)."""
+    if len(devices) == 1 and devices[0].startswith("error: "):
+        error = devices[0][len("error: "):]
+        needs_values = "meta" in error.lower() and not any(m in error.lower() for m in DEVICE_MISMATCH)
+        return "inconclusive" if needs_values else f"it raised {error}"
+    elsewhere = [d for d in devices if d != device]
+    return "ok" if not elsewhere else f"outputs on {devices} for inputs on {device}"

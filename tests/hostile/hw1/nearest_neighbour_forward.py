@@ -2,7 +2,7 @@
 (a fixed rule that solves easy held-out episodes without any learning); the rest is honest.
 
 base: reference
-score: 15
+score: 16
 catches: test_mann_output_shape, test_mann_layer_sizes, test_mann_initialisation, test_mann_forward_matches_the_two_lstms, test_mann_gradients_reach_both_layers, test_query_labels_are_hidden, test_support_labels_are_read, test_forward_leaves_labels_unchanged, test_training_reaches_accuracy
 """
 # %% grade_id: mann

@@ -1,0 +1,46 @@
+"""``output_devices`` / ``devices_verdict``: on PyTorch's meta device, a CPU-only grader tells code that
+keeps its outputs on its inputs' device from code that makes tensors on the CPU."""
+from __future__ import annotations
+
+import torch
+
+from metakit.episodes import Episodes
+from metakit.grading.harness import devices_verdict, output_devices
+
+
+def _episodes() -> Episodes:
+    return Episodes(torch.rand(2, 3, 1, 28, 28), torch.rand(2, 3, 1, 28, 28), torch.zeros(2, 3, dtype=torch.long))
+
+
+def follows(episodes: Episodes) -> tuple[torch.Tensor, torch.Tensor]:
+    return episodes.support.flatten(2), torch.eye(3, device=episodes.support.device).expand(2, 3, 3)
+
+
+def makes_on_cpu(episodes: Episodes) -> tuple[torch.Tensor, torch.Tensor]:
+    return episodes.support.flatten(2), torch.eye(3).expand(2, 3, 3)
+
+
+def mixes(episodes: Episodes) -> torch.Tensor:
+    return torch.cat([episodes.support.flatten(1), torch.zeros(2, 1)], dim=1)
+
+
+def reads_values(episodes: Episodes) -> torch.Tensor:
+    return episodes.support.flatten(1)[:, : int(episodes.classes.max().item()) + 1]
+
+
+def stub(episodes: Episodes) -> None:
+    raise NotImplementedError("replace this with your code")
+
+
+def test_the_verdicts() -> None:
+    assert devices_verdict(output_devices(follows, _episodes())) == "ok"
+    assert devices_verdict(output_devices(makes_on_cpu, _episodes())) == "outputs on ['meta', 'cpu'] for inputs on meta"
+    assert "expected device" in devices_verdict(output_devices(mixes, _episodes())) or \
+        "same device" in devices_verdict(output_devices(mixes, _episodes()))
+    assert devices_verdict(output_devices(reads_values, _episodes())) == "inconclusive", "correct code may read values"
+    assert devices_verdict(output_devices(stub, _episodes())).startswith("it raised NotImplementedError")
+
+
+def test_keyword_tensors_and_plain_tensors_move_too() -> None:
+    assert output_devices(lambda x, y: (x + y, y), torch.ones(2), y=torch.ones(2)) == ["meta", "meta"]
+    assert output_devices(lambda x: x, torch.ones(2), device="cpu") == ["cpu"]

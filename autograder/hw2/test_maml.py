@@ -79,7 +79,7 @@ def test_inner_loop_one_step_is_sgd(student):
         if relative_gap(adapted, params) < 1e-6:
             fail("inner_loop returned the parameters unchanged after one step")
         name = worst_entry(adapted, expected)
-        fail(f"one inner step is not theta - inner_lrs[name] * grad: the adapted '{name}' differs most "
+        fail(f"inner_loop: one inner step is not theta - inner_lrs[name] * grad: the adapted '{name}' differs most "
              f"(relative error {relative_gap(adapted, expected):.3g}). Every parameter tensor has its own "
              f"learning rate in inner_lrs (the grader gave them all different values), and the loss is "
              f"the mean cross-entropy of conv4_forward(params, support_x).")
@@ -176,8 +176,10 @@ def _tasks(seed: int, count: int = 2) -> list[tuple]:
     return [random_task(WAYS, 2, 3, seed=seed + i) for i in range(count)]
 
 
-def _outer_step(student, maml, tasks, train: bool):
-    result = student.method(maml, "outer_step", [send_task(t) for t in tasks], train)
+def _outer_step(student, maml, tasks, train: bool | None):
+    """``maml.outer_step(tasks, train)``; ``train=None`` leaves it at its documented default (True)."""
+    sent = [send_task(t) for t in tasks]
+    result = student.method(maml, "outer_step", sent) if train is None else student.method(maml, "outer_step", sent, train)
     check(isinstance(result, tuple) and len(result) == 3,
           f"outer_step should return (meta_loss, support_accuracies, query_accuracy); got {type(result).__name__}")
     return result
@@ -319,8 +321,11 @@ def test_outer_step_zeroes_gradients(student):
     """two outer steps in a row: the second applies only its own meta-gradient"""
     maml, params, lrs = _maml(student, outer_lr=0.5, seed=90)
     first_batch, second_batch = _tasks(seed=91), _tasks(seed=93)
-    _outer_step(student, maml, first_batch, True)
+    _outer_step(student, maml, first_batch, None)  # train left at its documented default, True
     middle, _ = _state(student, maml, params)
+    check(any(not np.array_equal(middle[n], params[n]) for n in params),
+          "MAML.outer_step(task_batch), with train left at its default, did not update self.params: the "
+          "docstring's default is train=True (a meta-training step)")
     _outer_step(student, maml, second_batch, True)
     after, _ = _state(student, maml, params)
     middle32 = {n: middle[n].astype(np.float32) for n in middle}
@@ -331,7 +336,7 @@ def test_outer_step_zeroes_gradients(student):
         previous = _applied_gradient(params, middle, 0.5)
         summed = {n: expected[n] + previous[n] for n in expected}
         if relative_gap(got, summed) < 1e-2:
-            fail("the second outer step applied the sum of both steps' meta-gradients: gradients accumulate "
+            fail("MAML.outer_step: the second outer step applied the sum of both steps' meta-gradients: gradients accumulate "
                  "in .grad, so call self.optimizer.zero_grad() before meta_loss.backward()")
         fail(f"the second of two outer steps does not apply its own meta-gradient (relative error {gap:.3g})")
 
@@ -432,8 +437,11 @@ def test_outer_step_uses_the_optimizer(student):
     student.call("metakit.grading.harness:load_tensors", student.attr(maml, "params", keep=True), params)
     student.call("metakit.grading.harness:load_tensors", student.attr(maml, "inner_lrs", keep=True), dict(lrs))
     first_batch, second_batch = _tasks(seed=142), _tasks(seed=144)
-    _outer_step(student, maml, first_batch, True)
+    _outer_step(student, maml, first_batch, None)  # train left at its documented default, True
     middle, _ = _state(student, maml, params)
+    check(any(not np.array_equal(middle[n], params[n]) for n in params),
+          "MAML.outer_step(task_batch), with train left at its default, did not update self.params: the "
+          "docstring's default is train=True (a meta-training step)")
     _outer_step(student, maml, second_batch, True)
     after, _ = _state(student, maml, params)
     g1 = meta_reference(params, lrs, first_batch, 1, second_order=True, learn_lrs=False)["grads"]

@@ -154,13 +154,12 @@ def test_assignment_config_is_read_and_checked(tmp_path: Path) -> None:
 
 
 def test_zygote_preload_lists_and_imports() -> None:
-    """Every zygote preloads the defaults, hw3's also the kit's transformers loader; an entry that
-    fails to import is reported, not fatal (the worker meets the same error where it imports it)."""
-    from metakit.grading.assignment import DEFAULT_PRELOAD
+    """hw3's zygote preloads the kit's transformers loader, hw_example's nothing; an entry that fails
+    to import is reported, not fatal (the worker meets the same error where it imports it)."""
     from metakit.grading.zygote import preload
 
-    assert load_config("hw3", REPO_ROOT).zygote_preload == [*DEFAULT_PRELOAD, "metakit.lm:preload"]
-    assert load_config("hw_example", REPO_ROOT).zygote_preload == DEFAULT_PRELOAD
+    assert load_config("hw3", REPO_ROOT).preload == ["metakit.lm:preload"]
+    assert load_config("hw_example", REPO_ROOT).preload == []
     done, failed = preload(["json", "metakit.stats", "no_such_module_here", "json:no_such_function"])
     assert done == ["json", "metakit.stats"]
     assert set(failed) == {"no_such_module_here", "json:no_such_function"}

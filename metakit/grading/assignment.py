@@ -14,8 +14,13 @@
     measured_peak_mb = 1031    # what tests/test_gradescope_sim.py measured there (the zip's README and
     measured_wall_s = 156      # `python -m metakit gradescope HW` print the settings and these figures)
 
-Every zygote imports numpy, torch and the worker code, then ``DEFAULT_PRELOAD`` and the
-assignment's ``preload``: libraries only, never a submission. The grader packs the data into the Gradescope zip and shows it read-only to the worker; nothing
+Every zygote imports numpy, torch and the worker code, then the assignment's ``preload``: libraries
+only, never a submission. Nothing more by default: a forked worker writes the reference counts of
+what it uses of the zygote's imports, so pages of a preloaded library get copied, and it pays where
+imports take many seconds (hw3's transformers). For matplotlib (about 1 s a test) the simulated
+container measured hw1 at 796 MB with it preloaded and 791-794 MB without: not yet decided.
+
+The grader packs the data into the Gradescope zip and shows it read-only to the worker; nothing
 else of the kit's checkout is visible there.
 """
 from __future__ import annotations
@@ -31,10 +36,6 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 CONFIG_NAME = "assignment.toml"
-# Nothing by default: a forked worker touches what it uses of the zygote's imports (reference counts),
-# so each preloaded library costs its size twice in memory; matplotlib (about 1 s a test) cost hw1 and
-# hw2 about 125 MB of peak, over Gradescope's 768 MB. Worth it where imports take many seconds (hw3).
-DEFAULT_PRELOAD: list[str] = []
 PRELOAD_ENTRY = re.compile(r"^[A-Za-z_][\w.]*(:[A-Za-z_]\w*)?$")
 
 
@@ -44,12 +45,7 @@ class AssignmentConfig:
     extras: list[str] = field(default_factory=list)
     data: list[str] = field(default_factory=list)
     gradescope: dict = field(default_factory=dict)
-    preload: list[str] = field(default_factory=list)
-
-    @property
-    def zygote_preload(self) -> list[str]:
-        """What each submission's zygote imports before it forks a worker (defaults first)."""
-        return list(dict.fromkeys([*DEFAULT_PRELOAD, *self.preload]))
+    preload: list[str] = field(default_factory=list)  # what each submission's zygote imports (calls) first
 
     def data_paths(self, root: Path) -> list[Path]:
         return [root / d for d in self.data]

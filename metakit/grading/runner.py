@@ -148,7 +148,7 @@ class Grader:
         self.data = self.config.data_paths(self.kit.root)
         self.workers = workers
         self._serial = itertools.count()
-        self.preload = self.config.zygote_preload
+        self.preload = self.config.preload
         self.sandbox = SandboxConfig(hidden_paths=self.hidden, data_paths=self.data, isolation=isolation, workers=workers,
                                      preload=self.preload)
         try:

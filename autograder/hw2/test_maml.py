@@ -185,6 +185,17 @@ def _outer_step(student, maml, tasks, train: bool | None):
     return result
 
 
+def _default_outer_step(student, maml, tasks, params: dict) -> dict:
+    """``maml.outer_step(tasks)`` with ``train`` left at its documented default (True), which must
+    update the parameters; their values afterwards."""
+    _outer_step(student, maml, tasks, None)
+    middle, _ = _state(student, maml, params)
+    check(any(not np.array_equal(middle[n], params[n]) for n in params),
+          "MAML.outer_step(task_batch), with train left at its default, did not update self.params: the "
+          "docstring's default is train=True (a meta-training step)")
+    return middle
+
+
 def _state(student, maml, params: dict) -> tuple[dict, dict]:
     values = student.attr(maml, "params")
     check(isinstance(values, dict), "MAML.params should stay a dict of tensors")
@@ -321,11 +332,7 @@ def test_outer_step_zeroes_gradients(student):
     """two outer steps in a row: the second applies only its own meta-gradient"""
     maml, params, lrs = _maml(student, outer_lr=0.5, seed=90)
     first_batch, second_batch = _tasks(seed=91), _tasks(seed=93)
-    _outer_step(student, maml, first_batch, None)  # train left at its documented default, True
-    middle, _ = _state(student, maml, params)
-    check(any(not np.array_equal(middle[n], params[n]) for n in params),
-          "MAML.outer_step(task_batch), with train left at its default, did not update self.params: the "
-          "docstring's default is train=True (a meta-training step)")
+    middle = _default_outer_step(student, maml, first_batch, params)
     _outer_step(student, maml, second_batch, True)
     after, _ = _state(student, maml, params)
     middle32 = {n: middle[n].astype(np.float32) for n in middle}
@@ -437,11 +444,7 @@ def test_outer_step_uses_the_optimizer(student):
     student.call("metakit.grading.harness:load_tensors", student.attr(maml, "params", keep=True), params)
     student.call("metakit.grading.harness:load_tensors", student.attr(maml, "inner_lrs", keep=True), dict(lrs))
     first_batch, second_batch = _tasks(seed=142), _tasks(seed=144)
-    _outer_step(student, maml, first_batch, None)  # train left at its documented default, True
-    middle, _ = _state(student, maml, params)
-    check(any(not np.array_equal(middle[n], params[n]) for n in params),
-          "MAML.outer_step(task_batch), with train left at its default, did not update self.params: the "
-          "docstring's default is train=True (a meta-training step)")
+    middle = _default_outer_step(student, maml, first_batch, params)
     _outer_step(student, maml, second_batch, True)
     after, _ = _state(student, maml, params)
     g1 = meta_reference(params, lrs, first_batch, 1, second_order=True, learn_lrs=False)["grads"]

@@ -305,6 +305,41 @@ def test_run_validity_reports_survivors_equivalents_and_scores(tmp_path: Path, m
     assert all(only is not None and len(only) == 1 for only in calls)
 
 
+def test_without_probes_each_mutant_runs_every_test_until_its_first_failure(tmp_path: Path,
+                                                                            mutants: list[Mutant]) -> None:
+    """``probe=False``: only the reference is graded whole, no probe notebook is made, and the
+    verdicts are those of the probed run (killed iff a test fails)."""
+    tests = ["test_soft", "test_ce", "test_acc"]
+    owner = {"test_soft": "softmax", "test_ce": "cross_entropy", "test_acc": "accuracy"}
+    survivor = next(m for m in mutants if m.function == "accuracy" and m.operator == "swap_op")
+    graded_names: list[str] = []
+
+    def fake(notebooks: dict[str, dict], only: list[str] | None) -> dict:
+        results = {}
+        for name, notebook in notebooks.items():
+            graded_names.append(name)
+            cells = solution_cells(notebook)
+            row = {}
+            for t in only or tests:
+                function = owner[t]
+                failed = cells[function] != solution_cells(reference())[function] and cells[function] != survivor.source
+                row[t] = CaseResult(not failed, f"{function}(...) is wrong" if failed else "", t)
+            results[name] = row
+        return results
+
+    root = _kit_copy(tmp_path, "")
+    report = run_validity(HW, tmp_path / "out", grade=fake, root=root, probe=False, log=lambda s: None)
+    assert not any(name.startswith("probe") for name in graded_names), "no probe was graded"
+    assert report.probes.affected and all(v == tests for v in report.probes.affected.values())
+    assert [o.mutant.id for o in report.survivors] == [survivor.id]
+    killed = [o for o in report.outcomes if o.status == "killed"]
+    assert killed and all(o.test == next(t for t in tests if owner[t] == o.mutant.function) for o in killed)
+    assert all(o.tests_run[-1] == o.test for o in killed), "grading stopped at the first failure"
+    saved = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert saved["probed"] is False
+    assert "without probes" in (tmp_path / "out" / "report.md").read_text()
+
+
 def test_the_cli_is_registered() -> None:
     import argparse
 
@@ -390,3 +425,21 @@ def test_the_cli_path_gives_the_engines_verdicts(tmp_path: Path) -> None:
         saved = json.loads((out / HW / "results.json").read_text())
         verdicts.append({m["id"]: (m["status"], m["test"]) for m in saved["mutants"]})
     assert len(verdicts[0]) == 5 and verdicts[0] == verdicts[1]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("hw", ["hw0", "hw1", "hw2", "hw3"])
+def test_a_seeded_sample_of_each_assignments_mutants_is_caught(hw: str, tmp_path: Path) -> None:
+    """``validity HW --sample 10 --no-probes --strict``: ten seeded mutants of each assignment through
+    the grading engine; each is caught by a test whose message names its function, or is listed in
+    ``equivalent_mutants.md`` with its proof (the full runs are in docs/validity.md)."""
+    out = tmp_path / "validity"
+    run = subprocess.run([sys.executable, *validity_command(), hw, "--sample", "10", "--no-probes", "--strict",
+                          "--out", str(out)], capture_output=True, text=True, cwd=REPO_ROOT, timeout=1500)
+    report = (out / hw / "report.md").read_text() if (out / hw / "report.md").exists() else ""
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:] + report[:6000]
+    saved = json.loads((out / hw / "results.json").read_text())
+    ids = [m.id for m in sample_mutants([m for m in generate_mutants(reference(hw)) if m.valid], 10, 0)]
+    assert [m["id"] for m in saved["mutants"]] == ids, "the sample is the seeded one"
+    assert saved["probed"] is False and saved["rows"][-1]["generated"] == 10
+    assert all(m["status"] in ("killed", "timed out", "equivalent") for m in saved["mutants"])

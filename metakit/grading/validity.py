@@ -390,6 +390,7 @@ class Report:
     seconds: float
     sample: int | None
     seed: int
+    probed: bool = True  # False: ``probes.affected`` is every usable test, not the tests that run a function
 
     def rows(self) -> list[dict]:
         rows = []
@@ -423,12 +424,14 @@ def summarize(function: str, outcomes: list[Outcome]) -> dict:
 
 def run_validity(hw: str, out: Path, grade: GradeFn | None = None, jobs: int = 1, sample: int | None = None,
                  seed: int = 0, only_functions: list[str] | None = None, isolation: str = "auto",
-                 root: Path = REPO_ROOT, use_cache: bool = True, via: str = "engine",
+                 root: Path = REPO_ROOT, use_cache: bool = True, via: str = "engine", probe: bool = True,
                  log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)) -> Report:
     """Mutation-test ``hw``'s graders and write the report to ``out``. ``grade`` (tests) replaces the
     grading; else ``via`` says how: ``"engine"`` (the CLI's grading engine in this process, one
     grading per mutant that stops at its first failing test) or ``"cli"`` (``python -m metakit
-    grade`` per stage). Both give the same verdicts."""
+    grade`` per stage). Both give the same verdicts. ``probe=False`` skips the function probes: each
+    mutant is graded on every test until its first failure (the same verdict; cheaper for a small
+    sample, whose probes would cost a full grading per function)."""
     started = time.monotonic()
     made = None
     reference_path = root / "solutions" / hw / f"{hw}.ipynb"
@@ -464,7 +467,10 @@ def run_validity(hw: str, out: Path, grade: GradeFn | None = None, jobs: int = 1
                                                                           root=root)
         log(f"{hw}: {len(all_mutants)} mutants, grading {len(outcomes)}"
             + (f" (sample of {sample}, seed {seed})" if sample else ""))
-        probes = _cached_probes(hw, out, reference, wanted, grade, root, use_cache, log)
+        if probe:
+            probes = _cached_probes(hw, out, reference, wanted, grade, root, use_cache, log)
+        else:
+            probes = _unprobed(reference, wanted, grade, log)
         for test, message in probes.broken.items():
             log(f"  WARNING: the reference fails {test}; it is not used: {message[:200]}")
         grade_mutants(reference, outcomes, probes.affected, grade, log)
@@ -476,7 +482,7 @@ def run_validity(hw: str, out: Path, grade: GradeFn | None = None, jobs: int = 1
         if outcome.status == "survived" and outcome.proof is not None:
             outcome.status = "equivalent"
     report = Report(hw, outcomes, probes, [*order, *(f for f in ordered if f not in order)], stale,
-                    time.monotonic() - started, sample, seed)
+                    time.monotonic() - started, sample, seed, probed=probe)
     write_report(report, out)
     return report
 
@@ -504,7 +510,7 @@ def rescore(hw: str, out: Path, root: Path = REPO_ROOT) -> Report:
     order = [f for _, f in functions(reference)]
     extra = [f for f in dict.fromkeys(o.mutant.function for o in outcomes) if f not in order]
     report = Report(hw, outcomes, probes, [*order, *extra], sorted(set(equivalents) - set(mutants)),
-                    saved["seconds"], saved["sample"], saved["seed"])
+                    saved["seconds"], saved["sample"], saved["seed"], probed=saved.get("probed", True))
     write_report(report, out)
     return report
 
@@ -530,6 +536,18 @@ def _cached_probes(hw: str, out: Path, reference: dict, wanted: list[tuple[str, 
         f"{len(probes.tests)} tests ({time.monotonic() - started:.0f} s)")
     cache.write_text(json.dumps({"key": key, **probes.as_dict()}, indent=1))
     return probes
+
+
+def _unprobed(reference: dict, wanted: list[tuple[str, str]], grade: GradeFn, log: Callable[[str], None]) -> Probes:
+    """Only the reference is graded (to leave out the tests it fails); every wanted function is then
+    taken to run every usable test, so each mutant is graded on all of them until its first failure."""
+    started = time.monotonic()
+    reference_only = run_probes(reference, [], grade)
+    usable = [t for t in reference_only.tests if t not in reference_only.broken]
+    log(f"  no probes: reference on {len(reference_only.tests)} tests ({time.monotonic() - started:.0f} s); "
+        f"each mutant is graded on every test until its first failure")
+    return Probes(reference_only.tests, reference_only.broken, {f: usable for _, f in wanted},
+                  reference_only.seconds)
 
 
 # --------------------------------------------------------------------------- reporting
@@ -565,10 +583,11 @@ def render_markdown(report: Report) -> str:
         lines.append("None.")
     for o in report.survivors:
         tests = report.probes.affected.get(o.mutant.function, [])
+        passed = ("every test" if not report.probed and tests else
+                  ", ".join(f"`{t}`" for t in tests) if tests else "no test (none runs this function)")
         lines += [f"### `{o.mutant.id}`", "",
                   f"{o.mutant.function}, line {o.mutant.line} of the cell `{o.mutant.grade_id}`: "
-                  f"`{o.mutant.change}` ({o.mutant.operator}); passed "
-                  + (", ".join(f"`{t}`" for t in tests) if tests else "no test (none runs this function)"),
+                  f"`{o.mutant.change}` ({o.mutant.operator}); passed {passed}",
                   "", "```diff", o.mutant.diff(), "```", ""]
     if report.wrongly_equivalent:
         lines += ["", "## Listed as equivalent, but a test fails on them", ""]
@@ -583,6 +602,9 @@ def render_markdown(report: Report) -> str:
     if report.stale_equivalents:
         lines += ["", f"## Entries of {EQUIVALENTS_FILE} that match no mutant (stale)", ""]
         lines += [f"- `{i}`" for i in report.stale_equivalents]
+    if not report.probed:
+        return "\n".join(lines + ["", "Run without probes (`--no-probes`): each mutant was graded on every "
+                                      "test until its first failure."]) + "\n"
     lines += ["", "## Tests that run each function (from the probes)", ""]
     lines += [f"- {f}: {', '.join(f'`{t}`' for t in tests) or 'none'}" for f, tests in report.probes.affected.items()]
     return "\n".join(lines) + "\n"
@@ -592,6 +614,7 @@ def write_report(report: Report, out: Path) -> None:
     (out / "report.md").write_text(render_markdown(report))
     (out / "results.json").write_text(json.dumps({
         "hw": report.hw, "seconds": round(report.seconds, 1), "sample": report.sample, "seed": report.seed,
+        "probed": report.probed,
         "rows": report.rows(), "probes": report.probes.as_dict(), "stale_equivalents": report.stale_equivalents,
         "mutants": [o.as_dict() for o in report.outcomes]}, indent=1))
 
@@ -604,7 +627,7 @@ def cmd_validity(args: argparse.Namespace) -> int:
     else:
         report = run_validity(args.hw, out, jobs=args.jobs, sample=args.sample, seed=args.seed,
                               only_functions=args.function or None, isolation=args.isolation,
-                              use_cache=not args.no_cache, via=args.via)
+                              use_cache=not args.no_cache, via=args.via, probe=not args.no_probes)
     print(f"{args.hw}: mutation testing of the hidden graders ({report.seconds / 60:.1f} min)")
     print(table(report))
     print(f"{len(report.survivors)} survivors, {len(report.unnamed)} caught without naming the function, "

@@ -28,6 +28,9 @@ def add_validity_command(subparsers) -> argparse.ArgumentParser:
                         "graded until its first failing test; cli: one `python -m metakit grade` per stage "
                         "(slower, same verdicts)")
     p.add_argument("--no-cache", action="store_true", help="rerun the probes even if nothing changed")
+    p.add_argument("--no-probes", action="store_true",
+                   help="skip the per-function probes: grade each mutant on every test until its first failure "
+                        "(same verdicts; cheaper for a small --sample)")
     p.add_argument("--rescore", action="store_true",
                    help="no grading: write the last run's report again with the equivalence file as it is now")
     p.add_argument("--strict", action="store_true",

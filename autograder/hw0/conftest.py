@@ -82,9 +82,11 @@ def require_responsive(student, model, mode: str, num_tasks: int = NUM_TASKS, nu
     other_z = outputs(student, model, x, one_hot([(t + 1) % num_tasks for t in range(4)], num_tasks), mode,
                       num_outputs)
     check(np.abs(first - other_x).max() > 1e-6,
-          f'with conditioning="{mode}" the output does not depend on the images x: the network does not work yet')
+          f'TaskConditionedNet.forward with conditioning="{mode}": the output does not depend on the images x: the '
+          f'network does not work yet')
     check(np.abs(first - other_z).max() > 1e-6,
-          f'with conditioning="{mode}" the output does not depend on the task descriptor z')
+          f'TaskConditionedNet.forward with conditioning="{mode}": the output does not depend on the task '
+          f'descriptor z')
 
 
 def gradient_supports(student, model, seed: int, num_tasks: int = NUM_TASKS, count: int = 6) -> list[dict]:

@@ -193,10 +193,12 @@ def test_cosine_without_shared_parameters(student):
     close(got, 0.0, atol=0, what="task_gradient_cosine for a model whose shared_parameters() is empty")
     silent = probe_values(NUM_TASKS, NUM_OUTPUTS, WIDTH, SEED, zero_task=1)      # task 1's output is always 0
     model = worker_probe(student, silent)
-    got = student_cosine(student, model, worker_batch(student, a), worker_batch(student, b), "a zero gradient")
-    if not np.isfinite(got) or got != 0.0:
-        fail(f"task_gradient_cosine should return 0.0 when one task's gradient on the shared parameters is zero "
-             f"(its output does not depend on them); it returned {got}")
+    for first, second, which in ((a, b, "batch_b's"), (b, a, "batch_a's")):
+        got = student_cosine(student, model, worker_batch(student, first), worker_batch(student, second),
+                             "a zero gradient")
+        if not np.isfinite(got) or got != 0.0:
+            fail(f"task_gradient_cosine should return 0.0 when one task's gradient on the shared parameters is zero "
+                 f"(its output does not depend on them; here {which}); it returned {got}")
     # a shared parameter that only task 0's rows reach: for tasks 1 and 2 its gradient is zero (None from
     # autograd.grad with allow_unused), not an error
     branch = probe_values(NUM_TASKS, NUM_OUTPUTS, WIDTH, SEED, shift=True)

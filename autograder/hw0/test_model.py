@@ -60,7 +60,11 @@ def test_model_sizes_and_defaults(student):
     check(got == parameter_count("concat", t, o, 64),
           f"TaskConditionedNet({t}, {o}) with the default conditioning and hidden has {got} parameter entries; the "
           f'defaults conditioning="concat", hidden=64 give {parameter_count("concat", t, o, 64)}')
-    shared = sum(int(np.prod(np.shape(p))) for p in student.method(default, "shared_parameters"))
+    listed = student.method(default, "shared_parameters")
+    check(isinstance(listed, (list, tuple)),
+          f"TaskConditionedNet({t}, {o}).shared_parameters() should return a list of parameters; it returned "
+          f"{type(listed).__name__}")
+    shared = sum(int(np.prod(np.shape(p))) for p in listed)
     check(shared == shared_count("concat", t, o, 64),
           f"TaskConditionedNet({t}, {o}) should be the concat network (the default): its shared_parameters() hold "
           f'{shared} entries, the concat network shares {shared_count("concat", t, o, 64)}')
@@ -89,8 +93,8 @@ def test_model_matches_documented_architecture(student):
         expected = documented_forward(mode, layers, x, z)
         if not np.allclose(got, expected, atol=1e-4, rtol=1e-4):
             rows = sorted({int(r) for r in np.nonzero(~np.isclose(got, expected, atol=1e-4, rtol=1e-4))[0]})
-            failures.append(f'conditioning="{mode}": with parameters set by the grader, the outputs differ from the '
-                            f"docstring's network on rows {rows} of the batch (largest difference "
+            failures.append(f'TaskConditionedNet(..., conditioning="{mode}").forward: with parameters set by the '
+                            f"grader, the outputs differ from the docstring's network on rows {rows} of the batch (largest difference "
                             f"{np.abs(got - expected).max():.3g}; rows 0-3 have one-hot z, row 4 z = 0, rows 5-6 mixed "
                             f"z); check where z enters, where the ReLUs sit and which layers are per task")
     if failures:

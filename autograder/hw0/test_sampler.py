@@ -17,14 +17,15 @@ def sample(student, sizes, num_tasks, batch_size, seed=None, proportional=None, 
     value = student.call("sample_task_batch", list(sizes), num_tasks, batch_size, generator, **kwargs)
     check(isinstance(value, (tuple, list)) and len(value) == 2,
           "sample_task_batch should return a pair (task_ids, example_ids)")
-    task_ids = as_array(value[0], "task_ids", shape=(num_tasks,))
-    check(np.array_equal(task_ids, np.round(task_ids)), "task_ids should hold whole numbers (task indices)")
+    where = f"sample_task_batch({list(sizes)}, num_tasks={num_tasks}, batch_size={batch_size}, ...)"
+    task_ids = as_array(value[0], f"the task_ids of {where}", shape=(num_tasks,))
+    check(np.array_equal(task_ids, np.round(task_ids)), f"{where}: task_ids should hold whole numbers (task indices)")
     task_ids = task_ids.astype(np.int64)
     check(isinstance(value[1], (list, tuple)) and len(value[1]) == num_tasks,
-          f"example_ids should be a list with one tensor per sampled task ({num_tasks})")
-    examples = [as_array(e, f"example_ids[{i}]").astype(np.int64).reshape(-1) for i, e in enumerate(value[1])]
+          f"{where}: example_ids should be a list with one tensor per sampled task ({num_tasks})")
+    examples = [as_array(e, f"example_ids[{i}] of {where}").astype(np.int64).reshape(-1) for i, e in enumerate(value[1])]
     check(task_ids.min() >= 0 and task_ids.max() < len(sizes),
-          f"task ids should lie in 0..{len(sizes) - 1}; got {task_ids.min()}..{task_ids.max()}")
+          f"{where}: task ids should lie in 0..{len(sizes) - 1}; got {task_ids.min()}..{task_ids.max()}")
     return task_ids, examples
 
 
@@ -37,11 +38,11 @@ def test_sampler_uniform_over_tasks(student):
         p_uniform = chi_square_p_value(counts, np.full(len(SIZES), 1 / len(SIZES)))
         how = "by default" if proportional is None else "with proportional=False"
         check(p_uniform > P_MIN,
-              f"{how} the tasks (sizes {SIZES}) should be drawn uniformly; 4000 draws gave counts "
+              f"sample_task_batch: {how} the tasks (sizes {SIZES}) should be drawn uniformly; 4000 draws gave counts "
               f"{counts.tolist()} (chi-square p = {p_uniform:.2g}; expected about 1000 each)")
         pairs = task_ids[0::2] * len(SIZES) + task_ids[1::2]
         p_pairs = chi_square_p_value(np.bincount(pairs, minlength=len(SIZES) ** 2), np.full(16, 1 / 16))
-        check(p_pairs > P_MIN, f"{how} the task ids of one call are not independent draws: consecutive pairs "
+        check(p_pairs > P_MIN, f"sample_task_batch: {how} the task ids of one call are not independent draws: consecutive pairs "
                                f"(task_ids[2k], task_ids[2k+1]) are not uniform over the 16 pairs "
                                f"(chi-square p = {p_pairs:.2g}); draw every task independently")
 
@@ -68,13 +69,13 @@ def test_sampler_proportional(student):
     probs = np.asarray(SIZES, np.float64) / sum(SIZES)
     p_value = chi_square_p_value(counts, probs)
     check(p_value > P_MIN,
-          f"with proportional=True task i should be drawn with probability size_i / {sum(SIZES)}; 4000 draws gave "
+          f"sample_task_batch with proportional=True: task i should be drawn with probability size_i / {sum(SIZES)}; 4000 draws gave "
           f"counts {counts.tolist()}, expected about {np.round(probs * 4000).astype(int).tolist()} "
           f"(chi-square p = {p_value:.2g})")
     sizes = [30, 10, 60]
     task_ids, _ = sample(student, sizes, 3000, 2, seed=14, proportional=True)
     p_value = chi_square_p_value(np.bincount(task_ids, minlength=3), np.asarray(sizes) / 100)
-    check(p_value > P_MIN, f"with proportional=True and sizes {sizes}, 3000 draws gave counts "
+    check(p_value > P_MIN, f"sample_task_batch with proportional=True and sizes {sizes}: 3000 draws gave counts "
                            f"{np.bincount(task_ids, minlength=3).tolist()}; expected about [900, 300, 1800]")
 
 
@@ -142,19 +143,19 @@ def test_sampler_uses_the_generator(student):
     second_ids, second_examples = sample(student, SIZES, 12, 4, seed=21)
     same = np.array_equal(first_ids, second_ids) and all(np.array_equal(a, b) for a, b in
                                                          zip(first_examples, second_examples))
-    check(same, "two generators seeded alike gave different batches (the global random seed differed between the "
+    check(same, "sample_task_batch: two generators seeded alike gave different batches (the global random seed differed between the "
                 "calls): draw every random number with generator=generator")
     other_ids, other_examples = sample(student, SIZES, 12, 4, seed=22)
     differs = not np.array_equal(first_ids, other_ids) or any(not np.array_equal(a, b) for a, b in
                                                               zip(first_examples, other_examples))
-    check(differs, "generators with different seeds gave the same batch: use the generator you are given")
+    check(differs, "sample_task_batch: generators with different seeds gave the same batch: use the generator you are given")
     # one generator, two calls (as in a training loop): the second batch continues the generator's stream
     generator = student.call(f"{HARNESS}:generator", 21, keep=True)
     sample(student, SIZES, 12, 4, generator=generator)
     next_ids, next_examples = sample(student, SIZES, 12, 4, generator=generator)
     moved = not np.array_equal(first_ids, next_ids) or any(not np.array_equal(a, b) for a, b in
                                                            zip(first_examples, next_examples))
-    check(moved, "a second call with the same generator gave the first call's batch again: draw from the generator "
+    check(moved, "sample_task_batch: a second call with the same generator gave the first call's batch again: draw from the generator "
                  "itself (do not re-seed a new one from it), so that every training step gets a new batch")
     # the global random state is neither used nor re-seeded
     probes = [("torch:rand", (3,)), ("numpy.random:random", (3,)), ("random:random", ())]
@@ -177,6 +178,10 @@ def test_sampler_rejects_bad_input(student):
     check(all(len(e) == min(8, [1, 6][t]) for t, e in zip(ids.tolist(), examples)),
           "sample_task_batch([1, 6], 3, 8, generator) should return min(8, size) indices per sampled task (a task "
           "of size 1 is valid)")
+    ids, examples = sample(student, [4, 6], 1, 1, generator=generator)
+    check(len(examples) == 1 and len(examples[0]) == 1,
+          "sample_task_batch([4, 6], num_tasks=1, batch_size=1, generator) should return one task and one example "
+          "index (only values below 1 are errors)")
     cases = [([], 2, 2, "task_sizes = []"), ([5, 0], 2, 2, "a task of size 0"), ([5, -3], 2, 2, "a task of size -3"),
              ([5, 6], 0, 2, "num_tasks = 0"), ([5, 6], -1, 2, "num_tasks = -1"), ([5, 6], 2, 0, "batch_size = 0")]
     for sizes, num_tasks, batch_size, what in cases:

@@ -30,7 +30,7 @@ from metakit.grading.intake import cell_source, nbgrader_meta, read_notebook
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 RUBRIC_HEADING = "**Rubric**"
 ANSWER_STUB = "YOUR ANSWER HERE"  # nbgrader's text stub (see metakit.grading.release)
-LEVEL = re.compile(r"^- (?P<points>\d+(?:\.\d+)?): (?P<text>.*)$")
+LEVEL = re.compile(r"^- (?P<points>\d+(?:\.\d+)?):(?: (?P<text>.*))?$")
 
 
 class RubricError(ValueError):
@@ -142,7 +142,7 @@ def _level(line: str, where: str, previous: list[RubricLevel]) -> RubricLevel:
     match = LEVEL.match(line.rstrip())
     if not match:
         raise RubricError(f"{where}: {line.strip()!r} is not a rubric level; write '- <points>: <description>'")
-    level = RubricLevel(float(match["points"]), match["text"].strip())
+    level = RubricLevel(float(match["points"]), (match["text"] or "").strip())
     if not level.description:
         raise RubricError(f"{where}: the level {level.points:g} has no description")
     if any(p.points == level.points for p in previous):

@@ -57,6 +57,18 @@ def test_the_questions_and_their_parts_are_read() -> None:
     assert inline.question.startswith("**Question 1.**") and "BEGIN" not in inline.question, "question in the cell"
 
 
+@pytest.mark.parametrize("question, title", [
+    ("## Questions\n\n**Q1.** Why shuffle?\nAnd what else?", "Q1. Why shuffle?"),
+    ("**C.3** Batch norm keeps no running averages, here, as in the lecture, which is the usual protocol "
+     "for MAML. Explain.", "C.3 Batch norm keeps no running averages, here, as in the lecture, which is..."),
+    ("Explain the role of the long inner loop with learning rate $\\alpha_{\\mathrm{inner}} = 0.4$ and more "
+     "words after it", "Explain the role of the long inner loop with learning rate..."),
+    ("", "q"),
+])
+def test_a_question_title_is_one_short_line(question: str, title: str) -> None:
+    assert WrittenQuestion("q", question, 1).title == title
+
+
 def rubric_notebook(tmp_path: Path, body: str, points: float = 2) -> Path:
     cells = [authoring.markdown("**Question.** Why?"),
              authoring.written_answer("why", f"Say why.\n\n### BEGIN SOLUTION\nBecause.\n\n{body}\n### END SOLUTION",

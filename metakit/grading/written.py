@@ -59,11 +59,19 @@ class WrittenQuestion:
 
     @property
     def title(self) -> str:
-        """A one-line name: the first line of the question's last paragraph, markdown emphasis removed."""
+        """A one-line name: the question's last paragraph up to its first question mark, at most
+        about 80 characters (never cut inside ``$...$``), bold markers removed."""
         paragraphs = [p for p in re.split(r"\n\s*\n", self.question.strip()) if p.strip()]
-        line = paragraphs[-1].strip().splitlines()[0].lstrip("#").strip() if paragraphs else self.grade_id
-        line = line.replace("**", "")
-        return line if len(line) <= 80 else line[:77].rstrip() + "..."
+        line = " ".join(paragraphs[-1].split()).lstrip("#").strip().replace("**", "") if paragraphs else ""
+        end = line.find("?")
+        if 0 < end < 100:
+            return line[:end + 1]
+        if len(line) <= 80:
+            return line or self.grade_id
+        cut = line[:77].rsplit(" ", 1)[0]
+        if cut.count("$") % 2:
+            cut = cut[:cut.rfind("$")].rstrip()
+        return cut + "..."
 
 
 def is_written_cell(cell: dict) -> bool:
@@ -157,11 +165,6 @@ def _check_levels(levels: list[RubricLevel], where: str, points: float) -> None:
     if top != points:
         raise RubricError(f"{where}: the rubric's top level is {top:g} but the cell is worth {points:g} points "
                           "(nbgrader metadata 'points'); they must be equal")
-
-
-def check_notebook_rubrics(path: Path) -> int:
-    """Raise a :class:`RubricError` for the first invalid written question; the number of questions."""
-    return len(read_questions(path, with_rubric=True))
 
 
 # --------------------------------------------------------------------------- students' answers

@@ -84,6 +84,12 @@ def render_markdown(text: str) -> str:
     return md(text)
 
 
+def _inline(rendered: str) -> str:
+    """One rendered paragraph without its ``<p>``, to sit inside a list item."""
+    text = rendered.strip()
+    return text[3:-4] if text.startswith("<p>") and text.endswith("</p>") and text.count("<p>") == 1 else text
+
+
 def page(title: str, body: str) -> str:
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{STYLE}</style></head><body>{body}</body></html>\n")
@@ -91,7 +97,7 @@ def page(title: str, body: str) -> str:
 
 def question_page(hw: str, question: WrittenQuestion, students: list[StudentAnswers], names: dict[str, str]) -> str:
     """Question, rubric, reference answer, then every student's answer (in the order of ``names``' values)."""
-    rubric = "".join(f"<li><b>{level.points:g}</b>: {render_markdown(level.description)}</li>"
+    rubric = "".join(f"<li><b>{level.points:g}</b>: {_inline(render_markdown(level.description))}</li>"
                      for level in question.rubric)
     parts = [f"<p><a href='index.html'>{html.escape(hw)}: all questions</a></p>",
              f"<h1>{html.escape(question.grade_id)} ({question.points:g} points)</h1>",

@@ -1,4 +1,4 @@
-"""``python -m metakit``: data, release, check, grade, gradescope, and the demo (the main job)."""
+"""``python -m metakit``: data, release, check, grade, gradescope, written, and the demo (the main job)."""
 from __future__ import annotations
 
 import argparse
@@ -32,6 +32,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     from metakit.grading.errors import GraderError
     from metakit.grading.report import gradescope_results, summary_table, write_reports
     from metakit.grading.runner import Grader, Kit, find_submissions, gradescope_submission
+    from metakit.grading.written_scores import maxima
 
     kit = Kit(Path(args.kit_root).resolve()) if args.kit_root else Kit()
     paths = [Path(p).resolve() for p in args.submissions]
@@ -53,11 +54,12 @@ def cmd_grade(args: argparse.Namespace) -> int:
         results = grader.grade_all(submissions, jobs=args.jobs, progress=not args.no_progress)
     finally:
         grader.close()
-    write_reports(results, args.hw, out, isolation=grader.describe_isolation())
+    written = write_reports(results, args.hw, out, isolation=grader.describe_isolation(),
+                            questions=maxima(kit.template(args.hw)))
     if args.gradescope:
         Path(args.gradescope).parent.mkdir(parents=True, exist_ok=True)
         Path(args.gradescope).write_text(json.dumps(gradescope_results(results[0]), indent=1))
-    print(summary_table(results, args.hw), end="")
+    print(summary_table(results, args.hw, written), end="")
     print(f"reports in {out} (feedback/, gradescope/, grades.csv, instructor.log)")
     errors = [(g.student, t) for g in results for t in g.grader_errors]
     if errors:
@@ -134,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     from metakit.grading.validity_cli import add_validity_command
 
     add_validity_command(sub)
+    from metakit.grading.written_cli import add_written_command
+    add_written_command(sub)
 
     p = sub.add_parser("demo", help="release every assignment and grade the reference solutions")
     p.add_argument("--hw", nargs="*", default=None)

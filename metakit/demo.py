@@ -12,6 +12,7 @@ def run_demo(jobs: int = 2, hws: list[str] | None = None, out: Path = Path("out/
     from metakit.grading.release import assignments, generate_release
     from metakit.grading.report import summary_table, write_reports
     from metakit.grading.runner import Grader, Submission
+    from metakit.grading.written_scores import maxima
 
     hws = hws or [hw for hw in assignments() if (REPO_ROOT / "autograder" / hw).exists()]
     tables, ok = [], True
@@ -29,8 +30,9 @@ def run_demo(jobs: int = 2, hws: list[str] | None = None, out: Path = Path("out/
             grader.close()
         target = out / hw
         shutil.rmtree(target, ignore_errors=True)
-        write_reports(results, hw, target, isolation=grader.describe_isolation())
-        tables.append(summary_table(results, hw))
+        questions = maxima(REPO_ROOT / "assignments" / hw / f"{hw}.ipynb")
+        written = write_reports(results, hw, target, isolation=grader.describe_isolation(), questions=questions)
+        tables.append(summary_table(results, hw, written))
         reference = results[0]
         ok &= reference.score == reference.max_score and results[1].score == 0
     print("\n" + "\n".join(tables))

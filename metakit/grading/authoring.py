@@ -49,9 +49,10 @@ def public_check(grade_id: str, code: str) -> nbformat.NotebookNode:
                                                           points=0))
 
 
-def written_answer(grade_id: str, text: str, points: float = 0) -> nbformat.NotebookNode:
+def written_answer(grade_id: str, text: str, points: float) -> nbformat.NotebookNode:
     """A markdown answer cell, graded by hand (nbgrader's manual grading; ``points`` there), never
-    by the hidden graders; the reference answer sits between the solution markers."""
+    by the hidden graders; the reference answer and its rubric (top level = ``points``) sit between
+    the solution markers (docs/authoring.md, "Written answers")."""
     return new_markdown_cell(text.strip("\n"), metadata=_meta(grade_id, solution=True, grade=True, locked=False,
                                                                points=points))
 

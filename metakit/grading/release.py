@@ -3,7 +3,8 @@
 A temporary course directory is laid out the way nbgrader expects (``source/<hw>/``,
 ``nbgrader_config.py``, a throwaway sqlite gradebook), nbgrader runs in a subprocess, and
 ``release/<hw>/`` is copied to ``assignments/<hw>/``: solutions replaced by
-``# YOUR CODE HERE`` stubs, outputs cleared, locked cells checksummed.
+``# YOUR CODE HERE`` stubs (written answers, with their rubrics, by ``YOUR ANSWER HERE``), outputs
+cleared, locked cells checksummed. The written questions' rubrics are checked first.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from metakit.grading.written import read_questions
 from metakit.paths import REPO_ROOT
 
 CONFIG = """c = get_config()
@@ -37,6 +39,7 @@ def generate_release(hw: str, destination: Path, root: Path = REPO_ROOT) -> Path
     source = root / "solutions" / hw
     if not (source / f"{hw}.ipynb").exists():
         raise FileNotFoundError(f"no source notebook {source / (hw + '.ipynb')}")
+    read_questions(source / f"{hw}.ipynb")  # a bad rubric stops the release (RubricError: notebook, cell, line)
     with tempfile.TemporaryDirectory(prefix="metakit-release-") as tmp:
         course = Path(tmp)
         shutil.copytree(source, course / "source" / hw,

@@ -1,17 +1,29 @@
 """Grade reports: Gradescope ``results.json``, a feedback page per student, ``grades.csv``,
-an instructor log and the summary table. Only messages reach students, never test source."""
+an instructor log and the summary table. Only messages reach students, never test source.
+
+Written answers (graded by hand, :mod:`metakit.grading.written_scores`) appear next to the
+autograded tests: a question with no imported score is shown as not graded yet, never as 0 earned.
+``graded.json`` keeps the autograded records, so that ``python -m metakit written import`` can write
+the reports again with the written scores."""
 from __future__ import annotations
 
 import csv
 import html
+import io
 import json
+import os
+from dataclasses import asdict
 from pathlib import Path
 
 from metakit.grading.runner import Graded
+from metakit.grading.written_scores import BOOK_FILE, QuestionMax, WrittenBook, load_book
+
+GRADED_FILE = "graded.json"
 
 
-def gradescope_results(graded: Graded) -> dict:
-    """Gradescope's results.json for one submission."""
+def gradescope_results(graded: Graded, written: WrittenBook | None = None) -> dict:
+    """Gradescope's results.json for one submission; with ``written``, a test entry per graded
+    written question, counted in the score."""
     tests = []
     for t in graded.tests:
         tests.append({
@@ -24,21 +36,64 @@ def gradescope_results(graded: Graded) -> dict:
             "visibility": t["visibility"],
             "execution_time": t.get("execution_time", 0.0),
         })
+    score, max_score = graded.score, graded.max_score
+    if written is not None and written.of(graded.student):
+        tests += _written_entries(graded.student, written)
+        score = round(score + written.earned(graded.student), 4)
+        max_score = round(max_score + written.graded_max(graded.student), 4)
     output = "\n".join(([graded.fatal] if graded.fatal else []) + graded.notes)
     return {
-        "score": graded.score,
-        "max_score": graded.max_score,
+        "score": score,
+        "max_score": max_score,
         "execution_time": graded.seconds,
-        "output": output or f"{graded.score:g} / {graded.max_score:g} points",
+        "output": output or f"{score:g} / {max_score:g} points",
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
     }
 
 
-def feedback_markdown(graded: Graded, hw: str) -> str:
-    lines = [f"# {hw}: feedback for {graded.student}", "",
-             f"**Score: {graded.score:g} / {graded.max_score:g}**", ""]
+def _written_entries(student: str, written: WrittenBook) -> list[dict]:
+    scores = written.of(student)
+    return [{"name": f"Written: {q.title} ({q.grade_id})", "score": scores[q.grade_id].points,
+             "max_score": q.points, "status": "passed" if scores[q.grade_id].points == q.points else "failed",
+             "output": scores[q.grade_id].comment or f"{scores[q.grade_id].points:g} / {q.points:g} points",
+             "visibility": "visible"}
+            for q in written.questions if q.grade_id in scores]
+
+
+def score_line(graded: Graded, written: WrittenBook | None) -> str:
+    """The feedback's headline: the total, and what it is made of."""
+    auto = f"{graded.score:g} / {graded.max_score:g}"
+    if written is None or not written.questions:
+        return f"**Score: {auto}**"
+    earned = written.earned(graded.student)
+    if earned is None:
+        return (f"**Score: {auto}** (autograded; the written answers, {written.max_points:g} points, "
+                "are not graded yet)")
+    total = round(graded.score + earned, 4)
+    pending = "" if written.graded_max(graded.student) == written.max_points else "; some not graded yet"
+    return (f"**Score: {total:g} / {graded.max_score + written.max_points:g}** (autograded {auto}, "
+            f"written {earned:g} / {written.max_points:g}{pending})")
+
+
+def written_markdown(student: str, written: WrittenBook) -> list[str]:
+    """The feedback's section on written answers: points and the grader's comment per question."""
+    scores = written.of(student)
+    lines = ["## Written answers", ""]
+    for q in written.questions:
+        score = scores.get(q.grade_id)
+        if score is None:
+            lines.append(f"- **{q.title}** ({q.grade_id}): not graded yet ({q.points:g} points)")
+            continue
+        lines.append(f"- **{q.title}** ({q.grade_id}): {score.points:g} / {q.points:g}")
+        if score.comment:
+            lines.append("  " + score.comment.replace("\n", "\n  "))
+    return lines + [""]
+
+
+def feedback_markdown(graded: Graded, hw: str, written: WrittenBook | None = None) -> str:
+    lines = [f"# {hw}: feedback for {graded.student}", "", score_line(graded, written), ""]
     if graded.fatal:
         lines += [f"> {graded.fatal}", ""]
     if graded.notes:
@@ -55,6 +110,8 @@ def feedback_markdown(graded: Graded, hw: str) -> str:
         for t in failed:
             lines += [f"### {t['title']} ({t['points']:g} / {t['max_points']:g})", "", "```",
                       t["message"] or "failed", "```", ""]
+    if written is not None and written.questions:
+        lines += [""] + written_markdown(graded.student, written)
     return "\n".join(lines) + "\n"
 
 
@@ -72,33 +129,83 @@ def feedback_html(markdown_text: str, title: str) -> str:
             f"<style>{style}</style></head><body>{body}</body></html>\n")
 
 
-def write_reports(results: list[Graded], hw: str, out: Path, isolation: str = "") -> None:
-    """Everything for a batch under ``out``: feedback/, gradescope/, grades.csv, instructor.log
-    (which starts with ``isolation``: what the workers could and could not reach)."""
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "feedback").mkdir(exist_ok=True)
-    (out / "gradescope").mkdir(exist_ok=True)
+def write_reports(results: list[Graded], hw: str, out: Path, isolation: str = "",
+                  questions: list[QuestionMax] | None = None) -> WrittenBook | None:
+    """Everything for a batch under ``out``: feedback/, gradescope/, grades.csv, summary.txt,
+    graded.json, instructor.log (which starts with ``isolation``: what the workers could and could
+    not reach). ``questions``: the written questions (not graded yet); scores that an earlier
+    ``written import`` left in ``out`` are kept. Returns the written questions and scores shown."""
+    book = load_book(out)
+    if questions is not None:
+        book = WrittenBook(list(questions), book.scores if book else {})
+    files = report_files(results, hw, book)
+    files[GRADED_FILE] = json.dumps({"hw": hw, "results": [asdict(g) for g in results]}, indent=1) + "\n"
+    files["instructor.log"] = (isolation + "\n\n" if isolation else "") + instructor_log(results, hw)
+    write_files(out, files)
+    return book
+
+
+def report_files(results: list[Graded], hw: str, written: WrittenBook | None) -> dict[str, str]:
+    """The text of every report that shows scores, by path relative to the grades folder."""
+    files = {}
     for graded in results:
         safe = _safe_name(graded.student)
-        text = feedback_markdown(graded, hw)
-        (out / "feedback" / f"{safe}.md").write_text(text)
-        (out / "feedback" / f"{safe}.html").write_text(feedback_html(text, f"{hw} feedback: {graded.student}"))
-        (out / "gradescope" / f"{safe}.json").write_text(json.dumps(gradescope_results(graded), indent=1))
-    write_grades_csv(results, out / "grades.csv")
-    (out / "instructor.log").write_text((isolation + "\n\n" if isolation else "") + instructor_log(results, hw))
-    (out / "summary.txt").write_text(summary_table(results, hw))
+        text = feedback_markdown(graded, hw, written)
+        files[f"feedback/{safe}.md"] = text
+        files[f"feedback/{safe}.html"] = feedback_html(text, f"{hw} feedback: {graded.student}")
+        files[f"gradescope/{safe}.json"] = json.dumps(gradescope_results(graded, written), indent=1)
+    files["grades.csv"] = grades_csv(results, written)
+    files["summary.txt"] = summary_table(results, hw, written)
+    if written is not None and written.scores:
+        files[BOOK_FILE] = written.to_json()
+    return files
 
 
-def write_grades_csv(results: list[Graded], path: Path) -> None:
+def write_files(out: Path, files: dict[str, str]) -> None:
+    """Write each file whole (a temporary file renamed over it): a reader never sees half a report."""
+    for relative, text in files.items():
+        path = out / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.write_text(text)
+        os.replace(temporary, path)
+
+
+def load_graded(out: Path) -> tuple[str, list[Graded]]:
+    """The assignment and autograded results that ``write_reports`` left in ``out``."""
+    path = Path(out) / GRADED_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{out} has no {GRADED_FILE}: it is not a folder written by "
+                                "`python -m metakit grade ... --out` (grade again with this version of the kit)")
+    data = json.loads(path.read_text())
+    return data["hw"], [Graded(**record) for record in data["results"]]
+
+
+def write_grades_csv(results: list[Graded], path: Path, written: WrittenBook | None = None) -> None:
+    Path(path).write_text(grades_csv(results, written))
+
+
+def grades_csv(results: list[Graded], written: WrittenBook | None = None) -> str:
+    """A row per student: each test's points, each written question's (empty: not graded yet),
+    ``autograded``, ``written`` (empty until a question is graded), ``total`` (autograded + written
+    graded so far), ``max`` (autograded and written), ``grader_errors``."""
     names = [t["name"] for t in results[0].tests] if results else []
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["student", *names, "total", "max", "grader_errors"])
-        for graded in results:
-            points = {t["name"]: t["points"] for t in graded.tests}
-            writer.writerow([graded.student, *(f"{points.get(n, 0):g}" for n in names),
-                             f"{graded.score:g}", f"{graded.max_score:g}",
-                             " ".join(t["name"] for t in graded.grader_errors)])
+    questions = written.questions if written is not None else []
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["student", *names, *(f"written:{q.grade_id}" for q in questions),
+                     "autograded", "written", "total", "max", "grader_errors"])
+    for graded in results:
+        points = {t["name"]: t["points"] for t in graded.tests}
+        scores = written.of(graded.student) if written is not None else {}
+        earned = written.earned(graded.student) if written is not None else None
+        max_score = graded.max_score + (written.max_points if written is not None else 0)
+        writer.writerow([graded.student, *(f"{points.get(n, 0):g}" for n in names),
+                         *(f"{scores[q.grade_id].points:g}" if q.grade_id in scores else "" for q in questions),
+                         f"{graded.score:g}", "" if earned is None else f"{earned:g}",
+                         f"{graded.score + (earned or 0):g}", f"{max_score:g}",
+                         " ".join(t["name"] for t in graded.grader_errors)])
+    return buffer.getvalue()
 
 
 def instructor_log(results: list[Graded], hw: str) -> str:
@@ -122,18 +229,25 @@ def instructor_log(results: list[Graded], hw: str) -> str:
     return "\n".join(parts) + "\n"
 
 
-def summary_table(results: list[Graded], hw: str) -> str:
+def summary_table(results: list[Graded], hw: str, written: WrittenBook | None = None) -> str:
+    """A line per student: autograded, written ("-" until graded), total against the maximum with the
+    written points, tests passed, time."""
     if not results:
         return f"{hw}: no submissions\n"
     width = max(12, *(len(g.student) for g in results))
-    header = f"{'student':<{width}}  {'score':>13}  {'tests passed':>12}  {'time':>7}"
+    written_max = written.max_points if written is not None else 0
+    header = (f"{'student':<{width}}  {'autograded':>13}  {'written':>9}  {'total':>13}  {'tests passed':>12}"
+              f"  {'time':>7}")
     lines = [f"{hw}", header, "-" * len(header)]
     for g in results:
         passed = sum(t["passed"] for t in g.tests)
-        score = f"{g.score:g} / {g.max_score:g}"
+        earned = written.earned(g.student) if written is not None else None
+        written_cell = "-" if not written_max else f"{'-' if earned is None else f'{earned:g}'} / {written_max:g}"
+        total = f"{g.score + (earned or 0):g} / {g.max_score + written_max:g}"
         flag = (f"  (!) {len(g.grader_errors)} grader error(s)" if g.grader_errors
                 else ("  (!) " + g.fatal.splitlines()[0][:60] if g.fatal else ""))
-        lines.append(f"{g.student:<{width}}  {score:>13}  {passed:>5} / {len(g.tests):<4}  {g.seconds:>6.1f}s" + flag)
+        lines.append(f"{g.student:<{width}}  {f'{g.score:g} / {g.max_score:g}':>13}  {written_cell:>9}  {total:>13}"
+                     f"  {passed:>5} / {len(g.tests):<4}  {g.seconds:>6.1f}s" + flag)
     return "\n".join(lines) + "\n"
 
 

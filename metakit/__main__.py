@@ -155,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_validity_command(sub)
 
+    from metakit.grading.gradebook_cli import add_gradebook_command
+
+    add_gradebook_command(sub)
+
     p = sub.add_parser("demo", help="release every assignment and grade the reference solutions")
     p.add_argument("--hw", nargs="*", default=None)
     p.add_argument("--jobs", type=int, default=2)

@@ -159,6 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_gradebook_command(sub)
 
+    from metakit.grading.similarity_cli import add_similarity_command
+
+    add_similarity_command(sub)
+
     p = sub.add_parser("demo", help="release every assignment and grade the reference solutions")
     p.add_argument("--hw", nargs="*", default=None)
     p.add_argument("--jobs", type=int, default=2)

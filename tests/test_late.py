@@ -165,3 +165,51 @@ def test_times_csv_student_without_submission_stops_grade_and_keeps_old_reports(
         assess_submissions(POLICY, find_submissions([folder], "hw_example"), times)
     assert main(["grade", "hw_example", str(folder), "--out", str(out), "--times", str(times)]) == 2
     assert (out / "grades.csv").read_text() == "old grades\n" and sorted(p.name for p in out.iterdir()) == ["grades.csv"]
+
+
+# --------------------------------------------------------------------------- end to end (hw_example, the real grader)
+@pytest.mark.slow  # about a minute on 2 loaded cores: the real grader, two submissions
+def test_end_to_end_late_hidden_and_gradebook(tmp_path: Path) -> None:
+    """A kit whose hw_example has a late policy and one after_due_date test, graded through the CLI from
+    nbgrader's layout, then exported with `gradebook`."""
+    import shutil
+    import subprocess
+    import sys
+
+    from metakit.paths import REPO_ROOT
+
+    kit = tmp_path / "kit"
+    shutil.copytree(REPO_ROOT / "assignments" / "hw_example", kit / "assignments" / "hw_example")
+    shutil.copytree(REPO_ROOT / "autograder" / "hw_example", kit / "autograder" / "hw_example",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    graders = kit / "autograder" / "hw_example" / "test_example.py"
+    source = graders.read_text()
+    marked = "@graded(points=1, timeout=20)\ndef test_softmax_large_logits"
+    assert marked in source
+    graders.write_text(source.replace(marked, marked.replace("timeout=20)", 'timeout=20, visibility="after_due_date")')))
+    (kit / "autograder" / "hw_example" / "assignment.toml").write_text(
+        '[late]\ndeadline = "2026-03-06T23:59:00Z"\npenalty_per_day = 0.1\n')
+    course = tmp_path / "course" / "submitted"
+    for student, notebook, when in (("alice", REPO_ROOT / "solutions", datetime(2026, 3, 8, 11, 59, tzinfo=timezone.utc)),
+                                    ("bob", kit / "assignments", datetime(2026, 3, 6, 20, 0, tzinfo=timezone.utc))):
+        folder = course / student / "hw_example"
+        folder.mkdir(parents=True)
+        shutil.copy(notebook / "hw_example" / "hw_example.ipynb", folder)
+        (folder / "timestamp.txt").write_text(nbgrader_stamp(when))
+    out = tmp_path / "grades"
+    run = subprocess.run([sys.executable, "-m", "metakit", "grade", "hw_example", str(course), "--kit-root", str(kit),
+                          "--out", str(out), "--jobs", "2", "--no-progress", "--feedback-date", "2026-03-06T12:00:00Z"],
+                         capture_output=True, text=True, cwd=REPO_ROOT, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    rows = {r["student"]: r for r in csv.DictReader((out / "grades.csv").open())}
+    assert (rows["alice"]["total"], rows["alice"]["late_days"], rows["alice"]["late_penalty"], rows["alice"]["final"]) \
+        == ("8", "2", "0.2", "6.4")
+    assert (rows["alice"]["test_softmax_large_logits"], rows["bob"]["late_days"], rows["bob"]["final"]) == ("1", "0", "0")
+    feedback = (out / "feedback" / "alice.md").read_text()
+    assert "large logits" not in feedback and "1 hidden test, shown after the deadline (1 points" in feedback
+    assert "**Score on the tests shown: 7 / 7**" in feedback and "2 late day(s): penalty 20%" in feedback
+    assert "test_softmax_large_logits" in (out / "instructor.log").read_text()
+    from metakit.__main__ import main
+
+    assert main(["gradebook", str(out), "--out", str(tmp_path / "course.csv")]) == 0
+    assert list(csv.reader((tmp_path / "course.csv").open()))[1:] == [["alice", "6.4", "6.4", ""], ["bob", "0", "0", ""]]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Iterator
 
@@ -26,7 +27,11 @@ def write_nbgrader_gradebook(table: CourseTable, db_path: Path, course_id: str =
     from nbgrader.api import Gradebook
 
     Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-    with _scripts_on_path(), Gradebook(f"sqlite:///{Path(db_path).resolve()}", course_id=course_id) as gradebook:
+    from sqlalchemy.exc import SAWarning
+
+    with _scripts_on_path(), Gradebook(f"sqlite:///{Path(db_path).resolve()}", course_id=course_id) as gradebook, \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)  # nbgrader's add_submission builds objects before adding them
         for assignment in table.assignments:
             _write_assignment(gradebook, assignment)
 

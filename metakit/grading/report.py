@@ -113,12 +113,12 @@ def write_grades_csv(results: list[Graded], path: Path) -> None:
     names = [t["name"] for t in results[0].tests] if results else []
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", *names, "total", "max", "grader_errors", *LATE_COLUMNS])
+        writer.writerow(["student", *names, *LATE_COLUMNS, "total", "max", "grader_errors"])
         for graded in results:
             points = {t["name"]: t["points"] for t in graded.tests}
             writer.writerow([graded.student, *(f"{points.get(n, 0):g}" for n in names),
-                             f"{graded.score:g}", f"{graded.max_score:g}",
-                             " ".join(t["name"] for t in graded.grader_errors), *csv_cells(graded.late, graded.score)])
+                             *csv_cells(graded.late, graded.score), f"{graded.score:g}", f"{graded.max_score:g}",
+                             " ".join(t["name"] for t in graded.grader_errors)])
 
 
 def batch_meta(results: list[Graded], hw: str) -> dict:

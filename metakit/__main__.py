@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from metakit.paths import REPO_ROOT
@@ -30,8 +31,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_grade(args: argparse.Namespace) -> int:
     from metakit.grading.errors import GraderError
+    from metakit.grading.late import assess_submissions, parse_time
     from metakit.grading.report import gradescope_results, summary_table, write_reports
     from metakit.grading.runner import Grader, Kit, find_submissions, gradescope_submission
+    from metakit.grading.visibility import withheld_visibilities
     from metakit.grading.written_scores import maxima
 
     kit = Kit(Path(args.kit_root).resolve()) if args.kit_root else Kit()
@@ -41,7 +44,14 @@ def cmd_grade(args: argparse.Namespace) -> int:
     else:
         submissions = find_submissions(paths, args.hw)
     out = Path(args.out).resolve()
-    hidden = [*paths, out, *(Path(p) for p in args.hide)]
+    policy = kit.config(args.hw).late
+    # Gradescope applies its own late policy: no penalty here
+    lateness = assess_submissions(None if args.gradescope else policy, submissions,
+                                  Path(args.times) if args.times else None)
+    withheld = withheld_visibilities(policy.deadline if policy else None,
+                                     parse_time(args.feedback_date, "--feedback-date") if args.feedback_date
+                                     else datetime.now(timezone.utc), args.show_hidden)
+    hidden = [*paths, out, *(Path(p) for p in args.hide), *([Path(args.times).resolve()] if args.times else [])]
     only = [name for group in args.tests for name in group.replace(",", " ").split()] or None
     try:
         grader = Grader(args.hw, kit, isolation=args.isolation, extra_hidden=hidden, only=only,
@@ -54,8 +64,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
         results = grader.grade_all(submissions, jobs=args.jobs, progress=not args.no_progress)
     finally:
         grader.close()
+    for graded in results:
+        graded.late = lateness.get(graded.student)
     written = write_reports(results, args.hw, out, isolation=grader.describe_isolation(),
-                            questions=maxima(kit.template(args.hw)))
+                            questions=maxima(kit.template(args.hw)), withheld=withheld, policy=policy)
     if args.gradescope:
         Path(args.gradescope).parent.mkdir(parents=True, exist_ok=True)
         Path(args.gradescope).write_text(json.dumps(gradescope_results(results[0]), indent=1))
@@ -125,6 +137,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "interpreter per test")
     p.add_argument("--tests", action="append", default=[], metavar="NAMES",
                    help="grade only these hidden tests (comma-separated names; e.g. to regrade one question)")
+    p.add_argument("--times", default=None, metavar="CSV",
+                   help="submission times (student,timestamp ISO 8601) for the late policy, where nbgrader's "
+                        "timestamp.txt is not there (default: timestamp.txt, else the file's modification time)")
+    p.add_argument("--show-hidden", action="store_true",
+                   help="show every test in the feedback, hidden and after_due_date ones too (after the deadline)")
+    p.add_argument("--feedback-date", default=None, metavar="ISO8601",
+                   help="write the feedback as of this time (default now): after_due_date tests are shown once "
+                        "it is past the late policy's deadline")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_grade)
 
@@ -136,8 +156,18 @@ def build_parser() -> argparse.ArgumentParser:
     from metakit.grading.validity_cli import add_validity_command
 
     add_validity_command(sub)
+
     from metakit.grading.written_cli import add_written_command
+
     add_written_command(sub)
+
+    from metakit.grading.gradebook_cli import add_gradebook_command
+
+    add_gradebook_command(sub)
+
+    from metakit.grading.similarity_cli import add_similarity_command
+
+    add_similarity_command(sub)
 
     p = sub.add_parser("demo", help="release every assignment and grade the reference solutions")
     p.add_argument("--hw", nargs="*", default=None)

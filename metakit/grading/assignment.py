@@ -14,6 +14,13 @@
     measured_peak_mb = 1031    # what tests/test_gradescope_sim.py measured there (the zip's README and
     measured_wall_s = 156      # `python -m metakit gradescope HW` print the settings and these figures)
 
+    [late]                     # the late policy (none if left out): see metakit/grading/late.py
+    deadline = 2026-03-06T23:59:00-08:00
+    grace_minutes = 15
+    penalty_per_day = 0.10     # a fraction of the score per late day
+    max_late_days = 4          # beyond: score 0
+    cap = 0.30                 # the most a late submission loses up to max_late_days
+
 Every zygote imports numpy, torch and the worker code, then the assignment's ``preload``: libraries
 only, never a submission. Nothing more by default: a forked worker writes the reference counts of
 what it uses of the zygote's imports, so pages of a preloaded library get copied, and it pays where
@@ -29,6 +36,8 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from metakit.grading.late import LatePolicy, parse_policy
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -46,6 +55,7 @@ class AssignmentConfig:
     data: list[str] = field(default_factory=list)
     gradescope: dict = field(default_factory=dict)
     preload: list[str] = field(default_factory=list)  # what each submission's zygote imports (calls) first
+    late: LatePolicy | None = None  # the late policy, None when the file has no [late] table
 
     def data_paths(self, root: Path) -> list[Path]:
         return [root / d for d in self.data]
@@ -64,11 +74,12 @@ def load_config(hw: str, root: Path) -> AssignmentConfig:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not valid TOML ({exc})") from None
-    unknown = sorted(set(raw) - {"extras", "data", "gradescope", "preload"})
+    unknown = sorted(set(raw) - {"extras", "data", "gradescope", "preload", "late"})
     if unknown:
-        raise ValueError(f"{path}: unknown settings {unknown} (known: extras, data, gradescope, preload)")
+        raise ValueError(f"{path}: unknown settings {unknown} (known: extras, data, gradescope, preload, late)")
+    late = parse_policy(raw["late"], str(path)) if "late" in raw else None
     config = AssignmentConfig(hw, list(raw.get("extras", [])), list(raw.get("data", [])), dict(raw.get("gradescope", {})),
-                              list(raw.get("preload", [])))
+                              list(raw.get("preload", [])), late)
     for entry in config.preload:
         if not isinstance(entry, str) or not PRELOAD_ENTRY.match(entry):
             raise ValueError(f"{path}: preload entry {entry!r} is not a module name or module:function")

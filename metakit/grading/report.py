@@ -4,7 +4,11 @@ an instructor log and the summary table. Only messages reach students, never tes
 Written answers (graded by hand, :mod:`metakit.grading.written_scores`) appear next to the
 autograded tests: a question with no imported score is shown as not graded yet, never as 0 earned.
 ``graded.json`` keeps the autograded records, so that ``python -m metakit written import`` can write
-the reports again with the written scores."""
+the reports again with the written scores.
+
+Late submissions (:mod:`metakit.grading.late`) show their penalty in grades.csv (``final``), the
+feedback and the log; tests withheld by visibility (:mod:`metakit.grading.visibility`) are left out
+of a student's feedback, never out of grades.csv, the Gradescope JSON or the log."""
 from __future__ import annotations
 
 import csv
@@ -12,13 +16,18 @@ import html
 import io
 import json
 import os
-from dataclasses import asdict
+from dataclasses import asdict, replace
+from datetime import datetime
 from pathlib import Path
 
+from metakit.grading.late import LATE_COLUMNS, LatePolicy, Lateness, csv_cells
+from metakit.grading.late import feedback_lines as late_feedback
 from metakit.grading.runner import Graded
+from metakit.grading.visibility import WITHHELD_BEFORE_DEADLINE, split_tests, withheld_line
 from metakit.grading.written_scores import BOOK_FILE, QuestionMax, WrittenBook, load_book
 
-GRADED_FILE = "graded.json"
+GRADED_FILE = "graded.json"  # the autograded records, for `metakit written import`
+META_FILE = "meta.json"  # what `metakit gradebook` reads besides grades.csv
 
 
 def gradescope_results(graded: Graded, written: WrittenBook | None = None) -> dict:
@@ -62,18 +71,25 @@ def _written_entries(student: str, written: WrittenBook) -> list[dict]:
             for q in written.questions if q.grade_id in scores]
 
 
-def score_line(graded: Graded, written: WrittenBook | None) -> str:
-    """The feedback's headline: the total, and what it is made of."""
-    auto = f"{graded.score:g} / {graded.max_score:g}"
+def score_line(graded: Graded, written: WrittenBook | None, score: float, max_score: float) -> str:
+    """The feedback's headline: the total (after any late penalty), and what it is made of.
+    ``score`` / ``max_score``: the autograded points of the tests shown."""
+    auto = f"{score:g} / {max_score:g}"
+    late = graded.late if graded.late is not None and graded.late.penalty else None
     if written is None or not written.questions:
+        if late:
+            return f"**Score: {late.final(score):g} / {max_score:g}** ({score:g} before the late penalty)"
         return f"**Score: {auto}**"
     earned = written.earned(graded.student)
     if earned is None:
-        return (f"**Score: {auto}** (autograded; the written answers, {written.max_points:g} points, "
-                "are not graded yet)")
-    total = round(graded.score + earned, 4)
+        head = (f"**Score: {late.final(score):g} / {max_score:g}** ({score:g} before the late penalty; autograded"
+                if late else f"**Score: {auto}** (autograded")
+        return head + f"; the written answers, {written.max_points:g} points, are not graded yet)"
+    total = round(score + earned, 4)
+    shown = f"{late.final(total):g}" if late else f"{total:g}"
+    before = f"{total:g} before the late penalty; " if late else ""
     pending = "" if written.graded_max(graded.student) == written.max_points else "; some not graded yet"
-    return (f"**Score: {total:g} / {graded.max_score + written.max_points:g}** (autograded {auto}, "
+    return (f"**Score: {shown} / {max_score + written.max_points:g}** ({before}autograded {auto}, "
             f"written {earned:g} / {written.max_points:g}{pending})")
 
 
@@ -92,19 +108,30 @@ def written_markdown(student: str, written: WrittenBook) -> list[str]:
     return lines + [""]
 
 
-def feedback_markdown(graded: Graded, hw: str, written: WrittenBook | None = None) -> str:
-    lines = [f"# {hw}: feedback for {graded.student}", "", score_line(graded, written), ""]
+def feedback_markdown(graded: Graded, hw: str, written: WrittenBook | None = None,
+                      withheld: frozenset[str] = WITHHELD_BEFORE_DEADLINE, policy: LatePolicy | None = None) -> str:
+    """A student's feedback: the tests ``withheld`` (by visibility) are counted, never shown."""
+    tests, hidden = split_tests(graded.tests, withheld)
+    score, max_score = sum(t["points"] for t in tests), sum(t["max_points"] for t in tests)
+    lines = [f"# {hw}: feedback for {graded.student}", ""]
+    if hidden:
+        lines += [f"**Score on the tests shown: {score:g} / {max_score:g}**", "", withheld_line(hidden), ""]
+    else:
+        lines += [score_line(graded, written, score, max_score), ""]
     if graded.fatal:
         lines += [f"> {graded.fatal}", ""]
     if graded.notes:
         lines += ["## About your notebook", ""] + [f"- {note}" for note in graded.notes] + [""]
+    earned = (written.earned(graded.student) or 0.0) if written is not None and not hidden else 0.0
+    lines += late_feedback(graded.late, policy, round(score + earned, 4),
+                           max_score + (written.max_points if written is not None and not hidden else 0))
     lines += ["## Tests", "", "| test | points | result |", "|---|---|---|"]
-    for t in graded.tests:
+    for t in tests:
         result = "passed" if t["passed"] else ("partial" if t["points"] > 0 else "failed")
         if t.get("grader_error"):
             result = "not graded (grading error, not your fault)"
         lines.append(f"| {t['title']} | {t['points']:g} / {t['max_points']:g} | {result} |")
-    failed = [t for t in graded.tests if not t["passed"]]
+    failed = [t for t in tests if not t["passed"]]
     if failed:
         lines += ["", "## What to look at", ""]
         for t in failed:
@@ -130,35 +157,57 @@ def feedback_html(markdown_text: str, title: str) -> str:
 
 
 def write_reports(results: list[Graded], hw: str, out: Path, isolation: str = "",
-                  questions: list[QuestionMax] | None = None) -> WrittenBook | None:
-    """Everything for a batch under ``out``: feedback/, gradescope/, grades.csv, summary.txt,
-    graded.json, instructor.log (which starts with ``isolation``: what the workers could and could
-    not reach). ``questions``: the written questions (not graded yet); scores that an earlier
-    ``written import`` left in ``out`` are kept. Returns the written questions and scores shown."""
+                  questions: list[QuestionMax] | None = None, withheld: frozenset[str] = WITHHELD_BEFORE_DEADLINE,
+                  policy: LatePolicy | None = None) -> WrittenBook | None:
+    """Everything for a batch under ``out``: feedback/ (without the tests ``withheld``), gradescope/,
+    grades.csv, summary.txt, meta.json, graded.json, instructor.log (which starts with ``isolation``:
+    what the workers could and could not reach). ``questions``: the written questions (not graded
+    yet); scores that an earlier ``written import`` left in ``out`` are kept. Returns the written
+    questions and scores shown."""
     book = load_book(out)
     if questions is not None:
         book = WrittenBook(list(questions), book.scores if book else {})
-    files = report_files(results, hw, book)
-    files[GRADED_FILE] = json.dumps({"hw": hw, "results": [asdict(g) for g in results]}, indent=1) + "\n"
+    files = report_files(results, hw, book, withheld, policy)
+    files[GRADED_FILE] = json.dumps({"hw": hw, "withheld": sorted(withheld),
+                                     "results": [_graded_record(g) for g in results]}, indent=1) + "\n"
     files["instructor.log"] = (isolation + "\n\n" if isolation else "") + instructor_log(results, hw)
     write_files(out, files)
     return book
 
 
-def report_files(results: list[Graded], hw: str, written: WrittenBook | None) -> dict[str, str]:
+def report_files(results: list[Graded], hw: str, written: WrittenBook | None,
+                 withheld: frozenset[str] = WITHHELD_BEFORE_DEADLINE, policy: LatePolicy | None = None) -> dict[str, str]:
     """The text of every report that shows scores, by path relative to the grades folder."""
     files = {}
     for graded in results:
         safe = _safe_name(graded.student)
-        text = feedback_markdown(graded, hw, written)
+        text = feedback_markdown(graded, hw, written, withheld, policy)
         files[f"feedback/{safe}.md"] = text
         files[f"feedback/{safe}.html"] = feedback_html(text, f"{hw} feedback: {graded.student}")
         files[f"gradescope/{safe}.json"] = json.dumps(gradescope_results(graded, written), indent=1)
     files["grades.csv"] = grades_csv(results, written)
     files["summary.txt"] = summary_table(results, hw, written)
+    files[META_FILE] = json.dumps(batch_meta(results, hw, written), indent=1)
     if written is not None and written.scores:
         files[BOOK_FILE] = written.to_json()
     return files
+
+
+def _graded_record(graded: Graded) -> dict:
+    record = asdict(graded)
+    if graded.late is not None:
+        at = graded.late.submitted_at
+        record["late"] = {**asdict(graded.late), "submitted_at": at.isoformat() if at else None}
+    return record
+
+
+def _graded_from_record(record: dict) -> Graded:
+    graded = Graded(**record)
+    late = record.get("late")
+    if late is not None:
+        at = late.get("submitted_at")
+        graded = replace(graded, late=Lateness(**{**late, "submitted_at": datetime.fromisoformat(at) if at else None}))
+    return graded
 
 
 def write_files(out: Path, files: dict[str, str]) -> None:
@@ -172,13 +221,20 @@ def write_files(out: Path, files: dict[str, str]) -> None:
 
 
 def load_graded(out: Path) -> tuple[str, list[Graded]]:
-    """The assignment and autograded results that ``write_reports`` left in ``out``."""
+    """The assignment and autograded results that ``write_reports`` left in ``out`` (see
+    :func:`load_withheld` for what its feedback left out)."""
     path = Path(out) / GRADED_FILE
     if not path.exists():
         raise FileNotFoundError(f"{out} has no {GRADED_FILE}: it is not a folder written by "
                                 "`python -m metakit grade ... --out` (grade again with this version of the kit)")
     data = json.loads(path.read_text())
-    return data["hw"], [Graded(**record) for record in data["results"]]
+    return data["hw"], [_graded_from_record(record) for record in data["results"]]
+
+
+def load_withheld(out: Path) -> frozenset[str]:
+    """The visibilities the feedback in ``out`` withheld when it was written."""
+    data = json.loads((Path(out) / GRADED_FILE).read_text())
+    return frozenset(data.get("withheld", WITHHELD_BEFORE_DEADLINE))
 
 
 def write_grades_csv(results: list[Graded], path: Path, written: WrittenBook | None = None) -> None:
@@ -186,14 +242,15 @@ def write_grades_csv(results: list[Graded], path: Path, written: WrittenBook | N
 
 
 def grades_csv(results: list[Graded], written: WrittenBook | None = None) -> str:
-    """A row per student: each test's points, each written question's (empty: not graded yet),
-    ``autograded``, ``written`` (empty until a question is graded), ``total`` (autograded + written
+    """A row per student: each test's points, each written question's (empty: not graded yet), the
+    late policy's :data:`~metakit.grading.late.LATE_COLUMNS` (``final``: the total after the
+    penalty; empty without a policy), ``autograded``, ``written`` (empty until a question is graded), ``total`` (autograded + written
     graded so far), ``max`` (autograded and written), ``grader_errors``."""
     names = [t["name"] for t in results[0].tests] if results else []
     questions = written.questions if written is not None else []
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["student", *names, *(f"written:{q.grade_id}" for q in questions),
+    writer.writerow(["student", *names, *(f"written:{q.grade_id}" for q in questions), *LATE_COLUMNS,
                      "autograded", "written", "total", "max", "grader_errors"])
     for graded in results:
         points = {t["name"]: t["points"] for t in graded.tests}
@@ -202,10 +259,25 @@ def grades_csv(results: list[Graded], written: WrittenBook | None = None) -> str
         max_score = graded.max_score + (written.max_points if written is not None else 0)
         writer.writerow([graded.student, *(f"{points.get(n, 0):g}" for n in names),
                          *(f"{scores[q.grade_id].points:g}" if q.grade_id in scores else "" for q in questions),
-                         f"{graded.score:g}", "" if earned is None else f"{earned:g}",
+                         *csv_cells(graded.late, round(graded.score + (earned or 0), 4)), f"{graded.score:g}", "" if earned is None else f"{earned:g}",
                          f"{graded.score + (earned or 0):g}", f"{max_score:g}",
                          " ".join(t["name"] for t in graded.grader_errors)])
     return buffer.getvalue()
+
+
+def batch_meta(results: list[Graded], hw: str, written: WrittenBook | None = None) -> dict:
+    """meta.json: the assignment, its tests (name, points, visibility), the maximum (autograded and
+    written) and who had no notebook."""
+    tests = [{k: t[k] for k in ("name", "title", "max_points", "visibility")} for t in results[0].tests] if results else []
+    written_max = written.max_points if written is not None else 0.0
+    return {"hw": hw, "tests": tests, "max_score": (results[0].max_score if results else 0.0) + written_max,
+            "written_max": written_max,
+            "no_submission": [g.student for g in results if g.fatal and not any(t["points"] for t in g.tests)
+                              and _no_notebook(g.fatal)]}
+
+
+def _no_notebook(fatal: str) -> bool:
+    return fatal.startswith("no notebook") or fatal.endswith("does not exist")
 
 
 def instructor_log(results: list[Graded], hw: str) -> str:
@@ -216,6 +288,10 @@ def instructor_log(results: list[Graded], hw: str) -> str:
         if graded.fatal:
             parts.append(f"FATAL: {graded.fatal}")
         parts += [f"note: {n}" for n in graded.notes]
+        if graded.late is not None:
+            at, days, penalty, final, note = csv_cells(graded.late, graded.score)
+            parts.append(f"late: submitted {at or 'unknown'} ({graded.late.source}), {days} late day(s), "
+                         f"penalty {penalty}, final {final} (autograded)" + (f"; FLAG: {note}" if note else ""))
         for t in graded.tests:
             status = "GRADER ERROR" if t.get("grader_error") else ("PASS" if t["passed"] else "FAIL")
             parts.append(f"[{status}] {t['name']} {t['points']:g}/{t['max_points']:g} "

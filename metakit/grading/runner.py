@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 from metakit.grading.assignment import AssignmentConfig, load_config
 from metakit.grading.errors import GRADER_ERROR_MESSAGE
 from metakit.grading.intake import intake, read_notebook
+from metakit.grading.late import TIMESTAMP_FILE, Lateness
 from metakit.grading.sandbox import SandboxConfig, choose_isolation, describe_isolation
 from metakit.paths import REPO_ROOT
 
@@ -65,6 +66,8 @@ class Submission:
     student: str
     notebook: Path | None
     problem: str | None = None
+    timestamp_file: Path | None = None  # nbgrader's timestamp.txt for this submission, where it would be
+    nbgrader_layout: bool = False  # from submitted/<student>/<hw>/, where timestamp.txt is expected
 
 
 @dataclass
@@ -77,6 +80,7 @@ class Graded:
     fatal: str | None = None
     instructor_log: str = ""
     seconds: float = 0.0
+    late: Lateness | None = None  # what the late policy made of it (None: no policy)
 
     @property
     def score(self) -> float:
@@ -102,12 +106,17 @@ def find_submissions(paths: list[Path], hw: str) -> list[Submission]:
         elif (path / "submitted").is_dir() or path.name == "submitted":
             root = path if path.name == "submitted" else path / "submitted"
             for student_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-                found.append(_one_notebook(student_dir.name, student_dir / hw, hw))
+                submission = _one_notebook(student_dir.name, student_dir / hw, hw)
+                submission.timestamp_file, submission.nbgrader_layout = student_dir / hw / TIMESTAMP_FILE, True
+                found.append(submission)
         elif path.is_dir() and sorted(path.glob("*.ipynb")):
             found += [Submission(nb.stem, nb) for nb in sorted(path.glob("*.ipynb"))]
         elif path.is_dir():
             subdirs = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
-            found += [_one_notebook(d.name, d, hw) for d in subdirs]
+            for folder in subdirs:
+                submission = _one_notebook(folder.name, folder, hw)
+                submission.timestamp_file = folder / TIMESTAMP_FILE
+                found.append(submission)
         else:
             found.append(Submission(path.stem or str(path), None, f"{path} does not exist"))
     return found

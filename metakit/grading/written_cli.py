@@ -47,7 +47,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 def import_scores(hw: str, scores_csv: Path, grades: Path, source: Path, key: Path | None = None) -> dict:
     """Validate ``scores_csv`` and merge it into the reports in ``grades``; nothing is written
     unless every row is valid. The imported scores, by student and question."""
-    from metakit.grading.report import load_graded, report_files, write_files
+    from metakit.grading.assignment import load_config
+    from metakit.grading.report import load_graded, load_withheld, report_files, write_files
     from metakit.grading.written import read_questions
     from metakit.grading.written_export import read_key
     from metakit.grading.written_scores import QuestionMax, WrittenBook, load_book, read_scores
@@ -60,8 +61,14 @@ def import_scores(hw: str, scores_csv: Path, grades: Path, source: Path, key: Pa
     scores = read_scores(scores_csv, questions, {g.student for g in results}, aliases)
     previous = load_book(grades)
     book = WrittenBook(questions, previous.scores if previous else {}).merged(scores)
-    write_files(grades, report_files(results, hw, book))
+    policy = load_config(hw, source.parent.parent.parent).late if _is_kit_source(source, hw) else None
+    write_files(grades, report_files(results, hw, book, load_withheld(grades), policy))
     return scores
+
+
+def _is_kit_source(source: Path, hw: str) -> bool:
+    """``source`` is ``<kit>/solutions/<hw>/<hw>.ipynb`` (so ``<kit>/autograder/<hw>`` has its late policy)."""
+    return source.parent.name == hw and source.parent.parent.name == "solutions"
 
 
 def cmd_import(args: argparse.Namespace) -> int:

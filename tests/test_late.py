@@ -213,3 +213,29 @@ def test_end_to_end_late_hidden_and_gradebook(tmp_path: Path) -> None:
 
     assert main(["gradebook", str(out), "--out", str(tmp_path / "course.csv")]) == 0
     assert list(csv.reader((tmp_path / "course.csv").open()))[1:] == [["alice", "6.4", "6.4", ""], ["bob", "0", "0", ""]]
+
+
+def test_written_points_and_the_late_penalty_together(tmp_path: Path) -> None:
+    """Written scores count before the penalty; grades.csv, the headline and a reload of graded.json
+    (what ``written import`` writes from) agree, and what the feedback withheld is kept."""
+    from metakit.grading.report import load_graded, load_withheld, report_files, write_files
+    from metakit.grading.visibility import WITHHELD_AFTER_DEADLINE
+    from metakit.grading.written_scores import QuestionMax, WrittenBook, WrittenScore
+
+    graded = fake_graded("alice")                                      # 6 / 8 autograded
+    graded.late = assess(POLICY, submission_time(None, None, at(days=1.5), False))   # 2 days: 20 %
+    questions = [QuestionMax("q1", "Why?", 4.0)]
+    out = tmp_path / "out"
+    write_reports([graded], "hw_example", out, questions=questions, withheld=WITHHELD_AFTER_DEADLINE, policy=POLICY)
+    row = next(csv.DictReader((out / "grades.csv").open()))
+    assert (row["written"], row["total"], row["final"], row["max"]) == ("", "6", "4.8", "12")
+    hw, results = load_graded(out)
+    assert hw == "hw_example" and results[0].late == graded.late, "lateness survives graded.json"
+    assert load_withheld(out) == WITHHELD_AFTER_DEADLINE
+    book = WrittenBook(questions, {"alice": {"q1": WrittenScore(3.0, "good")}})
+    write_files(out, report_files(results, hw, book, load_withheld(out), POLICY))
+    row = next(csv.DictReader((out / "grades.csv").open()))
+    assert (row["written:q1"], row["written"], row["total"], row["final"]) == ("3", "3", "9", "7.2")
+    feedback = (out / "feedback" / "alice.md").read_text()
+    assert "**Score: 7.2 / 12** (9 before the late penalty; autograded 6 / 8, written 3 / 4)" in feedback
+    assert "9 -> **7.2 / 12**" in feedback

@@ -44,3 +44,14 @@ def test_the_verdicts() -> None:
 def test_keyword_tensors_and_plain_tensors_move_too() -> None:
     assert output_devices(lambda x, y: (x + y, y), torch.ones(2), y=torch.ones(2)) == ["meta", "meta"]
     assert output_devices(lambda x: x, torch.ones(2), device="cpu") == ["cpu"]
+
+
+def test_an_error_that_only_mentions_metakit_is_not_inconclusive() -> None:
+    """Only PyTorch's meta-tensor errors are inconclusive: any other exception (here one whose message
+    says "metakit", as the validity tool's probe does) is a failure of the function under test."""
+    def probe(episodes: Episodes) -> torch.Tensor:
+        raise RuntimeError("metakit validity probe: this function was replaced by a probe")
+
+    verdict = devices_verdict(output_devices(probe, _episodes()))
+    assert verdict.startswith("it raised RuntimeError"), verdict
+    assert devices_verdict(["error: RuntimeError: Tensor.item() cannot be called on meta tensors"]) == "inconclusive"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
 from typing import Any, Callable
 
 import numpy as np
@@ -105,6 +106,7 @@ def output_devices(fn: Callable, *args: Any, device: str = "meta", **kwargs: Any
     return [str(t.device) if torch.is_tensor(t) else type(t).__name__ for t in outputs]
 
 
+META_WORD = re.compile(r"\bmeta\b", re.IGNORECASE)
 DEVICE_MISMATCH = ("expected device", "same device", "different devices", "not on the expected device")
 
 
@@ -114,7 +116,8 @@ def devices_verdict(devices: list[str], device: str = "meta") -> str:
     that) or the problem in words (an output elsewhere, a device-mismatch error, any other error)."""
     if len(devices) == 1 and devices[0].startswith("error: "):
         error = devices[0][len("error: "):]
-        needs_values = "meta" in error.lower() and not any(m in error.lower() for m in DEVICE_MISMATCH)
+        # PyTorch names the meta device as a word ("... on meta tensors"); "metakit" is not it
+        needs_values = bool(META_WORD.search(error)) and not any(m in error.lower() for m in DEVICE_MISMATCH)
         return "inconclusive" if needs_values else f"it raised {error}"
     elsewhere = [d for d in devices if d != device]
     return "ok" if not elsewhere else f"outputs on {devices} for inputs on {device}"

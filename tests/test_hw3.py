@@ -121,3 +121,47 @@ def test_submission_files_apply(folder, tmp_path) -> None:
         apply_variant(notebook, load_variant(path), tmp_path / f"{path.stem}.ipynb")
         if folder == "hostile":
             float(fields["score"])
+
+
+# --------------------------------------------------------------------------- parts 6-7: prompting graders
+@pytest.fixture(scope="module")
+def prompting() -> types.ModuleType:
+    """autograder/hw3/test_prompting.py as a module (its conftest importable as `conftest`)."""
+    sys.path.insert(0, str(GRADERS))
+    try:
+        spec = importlib.util.spec_from_file_location("hw3_grader_prompting", GRADERS / "test_prompting.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(GRADERS))
+    return module
+
+
+def test_grader_prompt_is_the_notebook_prompt(prompting, ref) -> None:
+    texts, labels, queries, names = prompting.episode_texts(12, 4, 3)
+    for template in (prompting.PLAIN, prompting.INSTRUCT, prompting.ODD):
+        assert prompting.grader_prompt(texts, labels, queries[0], names, template) == \
+            ref.build_prompt((texts, torch.tensor(labels)), queries[0], names, template)
+    assert prompting.PLAIN == ref.PLAIN_TEMPLATE and prompting.INSTRUCT == ref.INSTRUCT_TEMPLATE
+    # The comparison can fail: another order of the same examples is another prompt.
+    assert prompting.grader_prompt(texts[::-1], labels[::-1], queries[0], names, prompting.PLAIN) != \
+        ref.build_prompt((texts, labels), queries[0], names, prompting.PLAIN)
+
+
+def test_grader_scores_are_the_notebook_scores_and_tell_sum_from_mean(prompting, ref) -> None:
+    """The grader's plain computation equals the reference's cached, batched one within TINY_ATOL, and a
+    mean over label tokens, or positions read one late, are far outside it."""
+    model, tokenizer = prompting.local_tiny_llama()
+    expected = prompting.grader_scores(model, tokenizer, prompting.PROMPTS, prompting.LABELS)
+    with torch.no_grad():
+        ours = ref.label_log_likelihoods(model, tokenizer, prompting.PROMPTS, prompting.LABELS).double().numpy()
+    assert np.abs(ours - expected).max() < prompting.TINY_ATOL / 10
+    lengths = np.array([len(tokenizer(" " + n, add_special_tokens=False)["input_ids"]) for n in prompting.LABELS])
+    assert np.abs(expected / lengths - expected).max() > 100 * prompting.TINY_ATOL
+    # The tiny model is far from uniform: reading the log-probability one position late is far outside it.
+    ids = torch.tensor([tokenizer(prompting.PROMPTS[0])["input_ids"] + tokenizer(" weather", add_special_tokens=False)["input_ids"]])
+    with torch.no_grad():
+        logp = model(ids).logits[0].double().log_softmax(-1)
+    start = len(tokenizer(prompting.PROMPTS[0])["input_ids"])
+    late = sum(float(logp[p, ids[0, p]]) for p in range(start, ids.shape[1]))
+    assert abs(late - expected[0, 1]) > 100 * prompting.TINY_ATOL

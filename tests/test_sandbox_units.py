@@ -154,11 +154,11 @@ def test_assignment_config_is_read_and_checked(tmp_path: Path) -> None:
 
 
 def test_zygote_preload_lists_and_imports() -> None:
-    """hw3's zygote preloads the kit's transformers loader, hw_example's nothing; an entry that fails
+    """hw3's zygote preloads the kit's transformers loaders (BERT, Llama), hw_example's nothing; an entry that fails
     to import is reported, not fatal (the worker meets the same error where it imports it)."""
     from metakit.grading.zygote import preload
 
-    assert load_config("hw3", REPO_ROOT).preload == ["metakit.lm:preload"]
+    assert load_config("hw3", REPO_ROOT).preload == ["metakit.lm:preload", "metakit.causal_lm:preload"]
     assert load_config("hw_example", REPO_ROOT).preload == []
     done, failed = preload(["json", "metakit.stats", "no_such_module_here", "json:no_such_function"])
     assert done == ["json", "metakit.stats"]

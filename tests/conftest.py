@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,13 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
         cache = tmp_path_factory.getbasetemp() / "metakit-cache"
         cache.mkdir(exist_ok=True)
         monkeypatch.setenv("METAKIT_CACHE", str(cache))
+    if "METAKIT_MODEL_CACHE" not in os.environ:
+        # Dequantised model weights (hw3's SmolLM2, about 100 s to make) are shared by the pytest-xdist
+        # workers (a file lock makes them once) and kept for the next run: in the temporary folder, never
+        # in ~/.cache. Readable by all: grading workers run as another user and read them.
+        models = Path(tempfile.gettempdir()) / f"metakit-models-{os.getuid()}"
+        models.mkdir(mode=0o755, exist_ok=True)
+        monkeypatch.setenv("METAKIT_MODEL_CACHE", str(models))
 
 
 @pytest.fixture(autouse=True)

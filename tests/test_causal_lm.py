@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,7 @@ class _FakeModel(nn.Module):
 
     def save_pretrained(self, folder: Path, safe_serialization: bool = True) -> None:
         (Path(folder) / "model.safetensors").write_bytes(b"half")
+        (Path(folder) / "model.safetensors").chmod(0o600)   # as safetensors writes it
         if self.fail:
             raise OSError("killed while writing")
         (Path(folder) / "config.json").write_text("{}")
@@ -157,3 +159,40 @@ def test_real_smollm2_loads_offline_from_the_cache(monkeypatch: pytest.MonkeyPat
         logp = model(ids).logits[0, -1].log_softmax(-1)
     best = tokenizer.decode([int(logp.argmax())])
     assert logp.max() > -3.0, f"the real model should be confident about the next token (got {best!r})"
+
+
+def test_model_folder_dequantises_once_and_shares_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Four graders asking at once dequantise the GGUF once (a file lock); the folder they get is a
+    model folder every user can read (a grading worker runs as another user)."""
+    import threading
+
+    gguf = tmp_path / "pkg" / causal_lm.GGUF_FILE
+    gguf.parent.mkdir()
+    gguf.write_bytes(b"GGUF-bytes")
+    monkeypatch.setenv(causal_lm.ENV_MODEL_CACHE, str(tmp_path / "models"))
+    monkeypatch.setattr(causal_lm, "bundled_gguf", lambda: gguf)
+    monkeypatch.setattr(causal_lm, "_transformers", lambda: None)
+    calls: list[str | None] = []
+
+    def fake_from_pretrained(transformers, folder: Path, dtype, gguf_file: str | None = None):
+        calls.append(gguf_file)
+        if gguf_file:
+            time.sleep(0.2)   # a slow dequantisation: the others wait on the lock meanwhile
+        return _FakeModel(), _FakeTokenizer()
+
+    monkeypatch.setattr(causal_lm, "_from_pretrained", fake_from_pretrained)
+    folders: list[Path] = []
+    threads = [threading.Thread(target=lambda: folders.append(causal_lm.model_folder())) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert folders == [causal_lm.cached_model_dir()] * 4 and calls.count(causal_lm.GGUF_FILE) == 1, calls
+    assert causal_lm.cached_model_dir() == tmp_path / "models" / causal_lm.CACHE_NAME
+    folder = folders[0]
+    assert folder.stat().st_mode & 0o777 == 0o755
+    assert {p.name: p.stat().st_mode & 0o777 for p in folder.iterdir()} == {
+        "model.safetensors": 0o644, "config.json": 0o644, "tokenizer.json": 0o644, causal_lm.SOURCE_FILE: 0o644}
+    folder.chmod(0o700)   # a cache an older kit wrote: made readable when it is handed to the graders
+    assert causal_lm.model_folder() == folder and folder.stat().st_mode & 0o777 == 0o755
+    assert causal_lm.model_folder(folder) == folder, "a model folder is its own answer"

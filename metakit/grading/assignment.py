@@ -7,6 +7,9 @@
     preload = ["metakit.lm:preload"]  # imported (module) or called (module:function) once by each
                                # submission's zygote, so that the workers it forks start with them
 
+    [shared]                   # read-only folders every worker sees, made once by the grading process:
+    METAKIT_CAUSAL_LM_DIR = "metakit.causal_lm:model_folder"   # variable = module:function -> folder
+
     [gradescope]               # the container it needs (Gradescope's default, 768 MB / 1 CPU / 600 s, if left out)
     memory_mb = 1536
     cpus = 1
@@ -27,11 +30,18 @@ what it uses of the zygote's imports, so pages of a preloaded library get copied
 imports take many seconds (hw3's transformers). For matplotlib (about 1 s a test) the simulated
 container measured hw1 at 796 MB with it preloaded and 791-794 MB without: not yet decided.
 
+``[shared]`` is for what is too slow to make in every worker and too big for the zip: before the
+first submission the grader calls each function in its own process (hw3: the dequantised SmolLM2
+weights, about 100 s once, then cached), shows the folder it returns read-only to every worker and
+sets the variable to that folder in the worker's environment (and in the graders'). A function
+that fails stops the run with its error: no submission is graded without it.
+
 The grader packs the data into the Gradescope zip and shows it read-only to the worker; nothing
 else of the kit's checkout is visible there.
 """
 from __future__ import annotations
 
+import importlib
 import re
 import sys
 from dataclasses import dataclass, field
@@ -46,6 +56,9 @@ else:  # pragma: no cover - Python 3.10
 
 CONFIG_NAME = "assignment.toml"
 PRELOAD_ENTRY = re.compile(r"^[A-Za-z_][\w.]*(:[A-Za-z_]\w*)?$")
+SHARED_ENTRY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+SHARED_NAME = re.compile(r"^METAKIT_[A-Z0-9_]+$")
+KNOWN = ("extras", "data", "gradescope", "preload", "late", "shared")
 
 
 @dataclass
@@ -56,6 +69,7 @@ class AssignmentConfig:
     gradescope: dict = field(default_factory=dict)
     preload: list[str] = field(default_factory=list)  # what each submission's zygote imports (calls) first
     late: LatePolicy | None = None  # the late policy, None when the file has no [late] table
+    shared: dict[str, str] = field(default_factory=dict)  # variable -> "module:function" giving a read-only folder
 
     def data_paths(self, root: Path) -> list[Path]:
         return [root / d for d in self.data]
@@ -74,12 +88,15 @@ def load_config(hw: str, root: Path) -> AssignmentConfig:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not valid TOML ({exc})") from None
-    unknown = sorted(set(raw) - {"extras", "data", "gradescope", "preload", "late"})
+    unknown = sorted(set(raw) - set(KNOWN))
     if unknown:
-        raise ValueError(f"{path}: unknown settings {unknown} (known: extras, data, gradescope, preload, late)")
+        raise ValueError(f"{path}: unknown settings {unknown} (known: {', '.join(KNOWN)})")
     late = parse_policy(raw["late"], str(path)) if "late" in raw else None
     config = AssignmentConfig(hw, list(raw.get("extras", [])), list(raw.get("data", [])), dict(raw.get("gradescope", {})),
-                              list(raw.get("preload", [])), late)
+                              list(raw.get("preload", [])), late, dict(raw.get("shared", {})))
+    for name, entry in config.shared.items():
+        if not SHARED_NAME.match(name) or not isinstance(entry, str) or not SHARED_ENTRY.match(entry):
+            raise ValueError(f"{path}: [shared] {name} = {entry!r}: want METAKIT_NAME = \"module:function\"")
     for entry in config.preload:
         if not isinstance(entry, str) or not PRELOAD_ENTRY.match(entry):
             raise ValueError(f"{path}: preload entry {entry!r} is not a module name or module:function")
@@ -89,3 +106,19 @@ def load_config(hw: str, root: Path) -> AssignmentConfig:
         if not (root / entry).exists():
             raise ValueError(f"{path}: data entry {entry!r} does not exist under {root}")
     return config
+
+
+def prepare_shared(config: AssignmentConfig) -> dict[str, Path]:
+    """Call each ``[shared]`` function of ``config`` here (the grading process): variable -> the
+    folder it returned. Raises a RuntimeError naming the entry when one fails or returns no folder."""
+    folders: dict[str, Path] = {}
+    for name, entry in config.shared.items():
+        module_name, function = entry.split(":")
+        try:
+            folder = Path(getattr(importlib.import_module(module_name), function)())
+        except Exception as exc:  # noqa: BLE001 - any failure stops the run, with its cause
+            raise RuntimeError(f"{config.hw}'s [shared] {name} = {entry!r} failed: {type(exc).__name__}: {exc}") from None
+        if not folder.is_dir():
+            raise RuntimeError(f"{config.hw}'s [shared] {name} = {entry!r} returned {folder}, which is not a folder")
+        folders[name] = folder.resolve()
+    return folders

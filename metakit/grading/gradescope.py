@@ -33,7 +33,7 @@ fi
 "$VENV/bin/python" -m pip install ${{METAKIT_PIP_ARGS:-}} torch==2.13.0 \\
     --index-url "${{TORCH_INDEX_URL:-https://download.pytorch.org/whl/cpu}}"
 "$VENV/bin/python" -m pip install ${{METAKIT_PIP_ARGS:-}} "$SOURCE/kit{extras}"
-{no_deps}"$VENV/bin/python" -c "import metakit, torch; print('metakit ready, torch', torch.__version__)"
+{no_deps}{shared}"$VENV/bin/python" -c "import metakit, torch; print('metakit ready, torch', torch.__version__)"
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -73,6 +73,16 @@ def no_deps_line(config: AssignmentConfig) -> str:
     packages = [p for extra in config.extras for p in NO_DEPS.get(extra, [])]
     return (f'"$VENV/bin/python" -m pip install ${{METAKIT_PIP_ARGS:-}} --no-deps {" ".join(packages)}\n'
             if packages else "")
+
+
+def shared_line(config: AssignmentConfig) -> str:
+    """The setup.sh line that makes the assignment's ``[shared]`` folders once, at image build (hw3:
+    SmolLM2's dequantised weights, about 100 s), so that no grading run spends that time (or nothing)."""
+    if not config.shared:
+        return ""
+    code = (f"from pathlib import Path; from metakit.grading.assignment import load_config, prepare_shared; "
+            f"print('shared folders:', prepare_shared(load_config({config.hw!r}, Path('$SOURCE/kit'))))")
+    return f'"$VENV/bin/python" -c "{code}"\n'
 
 
 GRADESCOPE_DEFAULT = {"memory_mb": 768, "cpus": 1, "timeout_s": 600}
@@ -121,7 +131,7 @@ def build_autograder_zip(hw: str, out: Path, root: Path = REPO_ROOT) -> Path:
     config = load_config(hw, root)
     extras_note = f" with its {', '.join(config.extras)} extra(s)" if config.extras else ""
     scripts = {
-        "setup.sh": SETUP_SH.format(extras=config.extras_spec(), no_deps=no_deps_line(config)),
+        "setup.sh": SETUP_SH.format(extras=config.extras_spec(), no_deps=no_deps_line(config), shared=shared_line(config)),
         "run_autograder": RUN_AUTOGRADER.format(hw=hw),
         "README.md": README.format(hw=hw, extras_note=extras_note, settings=settings_line(config)),
     }

@@ -39,6 +39,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="fork each test's worker from one zygote per submission, or start a fresh interpreter")
     group.addoption("--metakit-preload", action="append", default=[],
                     help="module (or module:function) the zygote imports (calls) before it forks workers")
+    group.addoption("--metakit-env", action="append", default=[],
+                    help="NAME=FOLDER set in every worker's environment (an assignment's [shared] folder)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -110,7 +112,8 @@ def _sandbox(config: pytest.Config) -> SandboxConfig:
             data_paths=[Path(p) for p in config.getoption("--metakit-data")],
             isolation=config.getoption("--metakit-isolation"),
             workers=config.getoption("--metakit-workers"),
-            preload=list(config.getoption("--metakit-preload")))
+            preload=list(config.getoption("--metakit-preload")),
+            env=dict(entry.split("=", 1) for entry in config.getoption("--metakit-env")))
     return config.stash[_SANDBOX_KEY]
 
 

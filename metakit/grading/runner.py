@@ -25,7 +25,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from metakit.grading.assignment import AssignmentConfig, load_config
+from metakit.grading.assignment import AssignmentConfig, load_config, prepare_shared
 from metakit.grading.errors import GRADER_ERROR_MESSAGE
 from metakit.grading.intake import intake, read_notebook
 from metakit.grading.late import TIMESTAMP_FILE, Lateness
@@ -154,13 +154,14 @@ class Grader:
                         ignore=shutil.ignore_patterns("__pycache__", "variants"))
         (self.tests_dir / "pytest.ini").write_text(PYTEST_INI)
         self.hidden = [*self.kit.private_paths(), self.work, *(extra_hidden or [])]
-        self.data = self.config.data_paths(self.kit.root)
         self.workers = workers
         self._serial = itertools.count()
         self.preload = self.config.preload
-        self.sandbox = SandboxConfig(hidden_paths=self.hidden, data_paths=self.data, isolation=isolation, workers=workers,
-                                     preload=self.preload)
         try:
+            self.shared = {name: str(folder) for name, folder in prepare_shared(self.config).items()}
+            self.data = [*self.config.data_paths(self.kit.root), *map(Path, self.shared.values())]
+            self.sandbox = SandboxConfig(hidden_paths=self.hidden, data_paths=self.data, isolation=isolation,
+                                         workers=workers, preload=self.preload, env=self.shared)
             self.mode = choose_isolation(self.sandbox, report=report)
         except Exception:
             self.close()
@@ -191,7 +192,8 @@ class Grader:
                    "--rootdir", str(self.tests_dir), "-p", "metakit.grading.plugin", "-p", "no:cacheprovider",
                    "--assert=plain", "-q", "--tb=no", "-W", "ignore", *extra]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(self.kit.root), os.environ.get("PYTHONPATH", "")]),
-               "PYTHONDONTWRITEBYTECODE": "1", "METAKIT_DEVICE": "cpu"}  # graders run on the CPU
+               "PYTHONDONTWRITEBYTECODE": "1", "METAKIT_DEVICE": "cpu",  # graders run on the CPU
+               **self.shared}  # the graders read the [shared] folders the workers see
         return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, cwd=self.work)
 
     def _collect(self) -> list[dict]:
@@ -245,6 +247,7 @@ class Grader:
         hide = [arg for path in self.hidden for arg in ("--metakit-hide", str(path))]
         data = [arg for path in self.data for arg in ("--metakit-data", str(path))]
         preload = [arg for entry in self.preload for arg in ("--metakit-preload", entry)]
+        preload += [arg for name, folder in self.shared.items() for arg in ("--metakit-env", f"{name}={folder}")]
         try:
             run = self._pytest(["--metakit-submission", str(folder), "--metakit-results", str(results_path),
                                 "--metakit-isolation", self.mode, "--metakit-workers", self.workers,

@@ -81,7 +81,9 @@ class SandboxConfig:
 
     ``hidden_paths``: what a worker must never see (the kit's private folders, the grader's work
     folder, every submission, the reports); ``data_paths``: files the assignment's graders declare
-    (read-only in the worker); ``isolation``: ``auto``, ``namespaces`` or ``process``.
+    (read-only in the worker); ``isolation``: ``auto``, ``namespaces`` or ``process``; ``env``:
+    variables set in every worker's environment (an assignment's ``[shared]`` folders, which are
+    among ``data_paths``).
     """
 
     hidden_paths: list[Path] = field(default_factory=list)
@@ -89,6 +91,7 @@ class SandboxConfig:
     data_paths: list[Path] = field(default_factory=list)
     workers: str = "fresh"  # "fork": one zygote per submission forks each test's worker; "fresh": a new interpreter each
     preload: list[str] = field(default_factory=list)  # modules (or module:function) each zygote imports (calls) first
+    env: dict[str, str] = field(default_factory=dict)
 
     def root_plan(self, tmp_mb: int) -> jail.RootPlan:
         return _cached_plan(tuple(map(str, self.hidden_paths)), tuple(map(str, self.data_paths)), tmp_mb)
@@ -188,7 +191,7 @@ class WorkerProcess:
         return launch_command(python, self.mode, self.config, self.dir, self.limits.tmp_mb)
 
     def _environment(self) -> dict[str, str]:
-        return worker_environment(self.mode, self.limits.threads, self.dir)
+        return worker_environment(self.mode, self.limits.threads, self.dir, self.config.env)
 
     def _start(self, cells: list[dict]) -> None:
         to_worker_r, to_worker_w = os.pipe()
@@ -318,8 +321,9 @@ class WorkerProcess:
         return StudentCrash(explain_exit(code, doing, self.limits), output_tail=tail)
 
 
-def worker_environment(mode: str, threads: int, private_dir: Path) -> dict[str, str]:
-    """The whole environment of a worker (or a zygote): nothing of the grader's is passed on."""
+def worker_environment(mode: str, threads: int, private_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The whole environment of a worker (or a zygote): nothing of the grader's is passed on but
+    ``extra`` (the sandbox's ``env``)."""
     home = "/tmp" if mode == "namespaces" else str(private_dir)
     return {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -339,6 +343,7 @@ def worker_environment(mode: str, threads: int, private_dir: Path) -> dict[str, 
         "TOKENIZERS_PARALLELISM": "false",
         "METAKIT_DEVICE": "cpu",   # graders run on the CPU, whatever the machine has (metakit.device)
         **{k: v for k, v in os.environ.items() if k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "METAKIT_DATA_DIR")},
+        **(extra or {}),
     }
 
 
@@ -401,7 +406,7 @@ class Zygote:
         with open(self.log_path, "wb") as log:
             try:
                 self.popen = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                              cwd=self.dir, env=worker_environment(mode, 1, self.dir),
+                                              cwd=self.dir, env=worker_environment(mode, 1, self.dir, config.env),
                                               pass_fds=(theirs.fileno(),), start_new_session=True,
                                               preexec_fn=_no_core_dumps)
             except OSError as exc:

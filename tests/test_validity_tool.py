@@ -340,6 +340,23 @@ def test_without_probes_each_mutant_runs_every_test_until_its_first_failure(tmp_
     assert "without probes" in (tmp_path / "out" / "report.md").read_text()
 
 
+def test_without_probes_the_functions_own_tests_run_first() -> None:
+    """likeliest_first: the tests whose source names the function (its class, for a method) first,
+    then the quickest; collection order among equals; parametrised ids find their function's source."""
+    from metakit.grading.validity import hidden_test_sources, likeliest_first
+
+    tests = ["test_a", "test_b[1]", "test_c", "test_d"]
+    sources = {"test_a": "student.call('other')", "test_b": "student.ref('MANN')", "test_c": "MANNER",
+               "test_d": "x = student.call('MANN', 3)"}
+    seconds = {"test_a": 0.5, "test_b[1]": 9.0, "test_c": 0.1, "test_d": 2.0}
+    assert likeliest_first(tests, "MANN.forward", sources, seconds) == ["test_d", "test_b[1]", "test_c", "test_a"]
+    assert likeliest_first(tests, "softmax", sources, seconds) == ["test_c", "test_a", "test_d", "test_b[1]"]
+    assert likeliest_first(tests, "softmax", {}, {}) == tests
+    found = hidden_test_sources("hw_example", REPO_ROOT)
+    assert "test_softmax_values" in found and "softmax" in found["test_softmax_values"]
+    assert all(name.startswith("test_") for name in found)
+
+
 def test_the_cli_is_registered() -> None:
     import argparse
 

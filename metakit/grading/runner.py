@@ -180,7 +180,9 @@ class Grader:
         return [t for t in collected if t["name"] in only]
 
     def _targets(self, tests: list[dict]) -> list[str]:
-        if len(tests) == len(self.every_test):
+        """pytest's arguments for ``tests``, which run in this order: the folder when they are every
+        test in collection order, else their node ids."""
+        if [t["name"] for t in tests] == [t["name"] for t in self.every_test]:
             return [str(self.tests_dir)]
         return [f"{self.tests_dir / t['file']}::{t['name']}" for t in tests]
 
@@ -219,10 +221,13 @@ class Grader:
         regrade of some questions; the grader's probe and collection are not repeated).
 
         ``first_failure``: stop at the first test that does not give full points, in collection
-        order (pytest's ``-x``); the tests after it are not graded and have no record. For mutation
-        testing, where one failing test is the verdict; never for a student's grade."""
+        order, or in the order of ``only`` when it is given (pytest's ``-x``); the tests after it are
+        not graded and have no record. For mutation testing, where one failing test is the verdict;
+        never for a student's grade."""
         started = time.monotonic()
         tests = self.select(self.collected, only)
+        if first_failure and only:
+            tests.sort(key=lambda t: only.index(t["name"]))   # the likeliest to fail first: see metakit.grading.validity
         try:
             graded = self._grade(submission, tests, first_failure)
         except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch

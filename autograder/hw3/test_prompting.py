@@ -147,7 +147,7 @@ def test_label_log_likelihoods_batching(student):
           what="two prompts sharing the whole support (a long shared prefix) and one label")
 
 
-@graded(points=2, timeout=180, memory_mb=1536)   # the worker reads the [shared] float weights (assignment.toml)
+@graded(points=2, timeout=180, memory_mb=3072)   # the worker reads the [shared] float weights (assignment.toml)
 def test_label_log_likelihoods_real_model(student):
     """on SmolLM2-135M-Instruct, one small episode: the same label log-likelihoods as the grader's"""
     import gc

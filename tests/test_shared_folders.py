@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,17 +17,18 @@ from metakit.grading.runner import Grader, Kit, Submission
 from metakit.grading.sandbox import namespaces_available
 from metakit.paths import REPO_ROOT
 
-MADE: list[Path] = []   # what shared_folder() made, in this process
 VARIABLE = "METAKIT_TEST_SHARED"
 
 
 def shared_folder() -> Path:
     """The [shared] function of the test kit below: a folder with one file, readable by all."""
-    folder = Path(os.environ["METAKIT_TEST_SHARED_ROOT"]) / "shared"
+    root = Path(os.environ["METAKIT_TEST_SHARED_ROOT"])
+    with open(root / "calls.txt", "a") as calls:   # it runs in a child of the grading process
+        calls.write("made\n")
+    folder = root / "shared"
     folder.mkdir(mode=0o755)
     (folder / "weights.txt").write_text("42")
     (folder / "weights.txt").chmod(0o644)
-    MADE.append(folder)
     return folder
 
 
@@ -75,6 +78,7 @@ def test_prepare_shared_names_the_entry_that_fails(tmp_path: Path, monkeypatch: 
     monkeypatch.setenv("METAKIT_TEST_SHARED_ROOT", str(tmp_path))
     config = load_config("hw_example", _kit(tmp_path, "tests.test_shared_folders:shared_folder").root)
     assert prepare_shared(config) == {VARIABLE: (tmp_path / "shared").resolve()}
+    assert (tmp_path / "calls.txt").read_text() == "made\n"
     for entry, match in (("tests.test_shared_folders:broken_folder", "OSError: no room left"),
                          ("os:getcwd", None), ("tests.test_shared_folders:no_such", "AttributeError")):
         config.shared = {VARIABLE: entry}
@@ -88,13 +92,25 @@ def test_prepare_shared_names_the_entry_that_fails(tmp_path: Path, monkeypatch: 
         prepare_shared(config)
 
 
+def test_the_shared_functions_run_outside_the_grading_process(tmp_path: Path) -> None:
+    """What a [shared] function imports (torch and transformers, for hw3) never lands in the grading
+    process: it runs in a child interpreter, which still imports what the grader can import."""
+    code = ("import sys; from pathlib import Path; from metakit.grading.assignment import AssignmentConfig, prepare_shared\n"
+            "config = AssignmentConfig('hwx', shared={'METAKIT_TEST_SHARED': 'tests.test_shared_folders:shared_folder'})\n"
+            "print(prepare_shared(config)['METAKIT_TEST_SHARED'])\n"
+            "assert 'tests.test_shared_folders' not in sys.modules\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
+                         env={**os.environ, "METAKIT_TEST_SHARED_ROOT": str(tmp_path)})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == str((tmp_path / "shared").resolve())
+
+
 @pytest.mark.parametrize("isolation", ["namespaces", "process"])
 def test_every_worker_reads_the_shared_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolation: str) -> None:
     if isolation == "namespaces" and not namespaces_available():
         pytest.skip("needs namespace isolation (Linux, util-linux, root or unprivileged user namespaces)")
     tmp_path.chmod(0o755)   # the folder lies under pytest's tmp_path: the worker's user must reach it
     monkeypatch.setenv("METAKIT_TEST_SHARED_ROOT", str(tmp_path))
-    MADE.clear()
     grader = Grader("hw_example", kit=_kit(tmp_path, "tests.test_shared_folders:shared_folder"), isolation=isolation)
     try:
         graded = grader.grade(Submission("ref", REPO_ROOT / "solutions" / "hw_example" / "hw_example.ipynb"))
@@ -104,7 +120,8 @@ def test_every_worker_reads_the_shared_folder(tmp_path: Path, monkeypatch: pytes
     for result in (graded, again):
         assert [(t["name"], t["points"]) for t in result.tests] == [("test_the_worker_reads_the_shared_folder", 1)], \
             result.tests
-    assert len(MADE) == 1, "the [shared] function runs once a grading run, not once a submission"
+    calls = (tmp_path / "calls.txt").read_text().splitlines()
+    assert calls == ["made"], "the [shared] function runs once a grading run, not once a submission"
 
 
 def test_a_failing_shared_function_stops_the_run(tmp_path: Path) -> None:

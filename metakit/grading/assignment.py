@@ -41,8 +41,10 @@ else of the kit's checkout is visible there.
 """
 from __future__ import annotations
 
-import importlib
+import json
+import os
 import re
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,17 +110,42 @@ def load_config(hw: str, root: Path) -> AssignmentConfig:
     return config
 
 
+SHARED_TIMEOUT_S = 1800
+
+
 def prepare_shared(config: AssignmentConfig) -> dict[str, Path]:
-    """Call each ``[shared]`` function of ``config`` here (the grading process): variable -> the
-    folder it returned. Raises a RuntimeError naming the entry when one fails or returns no folder."""
+    """Call each ``[shared]`` function of ``config`` (in a child interpreter with this process's
+    import path, so that what it imports, torch and transformers for hw3, never weighs on the
+    grading process): variable -> the folder it returned. Raises a RuntimeError naming the entry and
+    its cause when one fails or returns no folder."""
+    if not config.shared:
+        return {}
+    run = subprocess.run([sys.executable, "-c", _SHARED_CHILD, json.dumps(config.shared)], capture_output=True,
+                         text=True, timeout=SHARED_TIMEOUT_S, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    lines = run.stdout.strip().splitlines()
+    answer = json.loads(lines[-1]) if run.returncode == 0 and lines else {}
     folders: dict[str, Path] = {}
     for name, entry in config.shared.items():
-        module_name, function = entry.split(":")
-        try:
-            folder = Path(getattr(importlib.import_module(module_name), function)())
-        except Exception as exc:  # noqa: BLE001 - any failure stops the run, with its cause
-            raise RuntimeError(f"{config.hw}'s [shared] {name} = {entry!r} failed: {type(exc).__name__}: {exc}") from None
+        if name not in answer:
+            cause = answer.get("_error") or (run.stderr.strip().splitlines() or ["it exited with status "
+                                                                                 f"{run.returncode}"])[-1]
+            raise RuntimeError(f"{config.hw}'s [shared] {name} = {entry!r} failed: {cause}")
+        folder = Path(answer[name])
         if not folder.is_dir():
             raise RuntimeError(f"{config.hw}'s [shared] {name} = {entry!r} returned {folder}, which is not a folder")
         folders[name] = folder.resolve()
     return folders
+
+
+_SHARED_CHILD = """
+import importlib, json, sys
+answer = {}
+for name, entry in json.loads(sys.argv[1]).items():
+    module_name, function = entry.split(":")
+    try:
+        answer[name] = str(getattr(importlib.import_module(module_name), function)())
+    except Exception as exc:
+        answer["_error"] = f"{type(exc).__name__}: {exc}"
+        break
+print(json.dumps(answer))
+"""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from conftest import GraderLoRA, compare_names, describe, trainable_names
+from conftest import GraderLoRA, compare_names, describe, grader_steps, trainable_names
 
 from metakit.grading import Ref, StudentError, as_array, check, close, graded, tensor
 
@@ -86,19 +86,12 @@ def grader_finetune_causal_lm(model, tokenizer, support, names, template: dict, 
         for p in model.parameters():
             p.requires_grad_(any(p is a for a in adapters))
         optimizer = torch.optim.AdamW(adapters, lr=lr, weight_decay=0.0, foreach=False)
-        generator = torch.Generator().manual_seed(seed)
-        model.train()
-        losses = []
-        for _ in range(steps):
-            batch = torch.randperm(len(texts), generator=generator)[:batch_size]
-            prompts = [grader_prompt([], [], texts[i], names, template) for i in batch.tolist()]
-            loss = F.cross_entropy(grader_label_scores(model, tokenizer, prompts, names), labels[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(float(loss.detach()))
-        model.eval()
-        return losses
+
+        def loss_of(batch: list[int]):
+            prompts = [grader_prompt([], [], texts[i], names, template) for i in batch]
+            return F.cross_entropy(grader_label_scores(model, tokenizer, prompts, names), labels[batch])
+
+        return grader_steps(model, optimizer, steps, len(texts), batch_size, seed, loss_of)
     finally:
         torch.set_num_threads(threads)
 
@@ -181,20 +174,23 @@ def test_label_log_likelihoods_batching(student):
     expected = grader_scores(*local_tiny_llama(), prompts, names)
     together = student_scores(student, model, tokenizer, prompts, names)
     close(together, expected, atol=TINY_ATOL, rtol=0,
-          what=f"{len(prompts)} prompts of different lengths scored in one call, against the grader's own computation")
+          what=f"label_log_likelihoods: {len(prompts)} prompts of different lengths scored in one call, against the "
+               f"grader's own computation")
     for i in (0, len(prompts) - 1):
         alone = student_scores(student, model, tokenizer, prompts[i:i + 1], names)
         close(alone[0], together[i], atol=TINY_ATOL, rtol=0,
-              what=f"prompt {i} scored alone against the same prompt scored with {len(prompts) - 1} others")
+              what=f"label_log_likelihoods: prompt {i} scored alone against the same prompt scored with "
+                   f"{len(prompts) - 1} others")
     same_start = [grader_prompt(texts, labels, q, names, INSTRUCT) for q in queries[:2]]
     close(student_scores(student, model, tokenizer, same_start, names[:1]),
           grader_scores(*local_tiny_llama(), same_start, names[:1]), atol=TINY_ATOL, rtol=0,
-          what="two prompts sharing the whole support (a long shared prefix) and one label")
+          what="label_log_likelihoods: two prompts sharing the whole support (a long shared prefix) and one label")
     # The empty prompt is one token (<s>) and shares nothing with another prompt past it.
     nothing_shared = ["", PROMPTS[0]]
     close(student_scores(student, model, tokenizer, nothing_shared, LABELS),
           grader_scores(*local_tiny_llama(), nothing_shared, LABELS), atol=TINY_ATOL, rtol=0,
-          what=f"the prompts {nothing_shared!r} (a one-token prompt, <s>, beside a longer one) and {LABELS}")
+          what=f"label_log_likelihoods: the prompts {nothing_shared!r} (a one-token prompt, <s>, beside a longer "
+               f"one) and {LABELS}")
 
 
 @graded(points=1, timeout=120)

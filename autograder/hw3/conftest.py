@@ -232,20 +232,29 @@ def grader_finetune(model, texts, labels, mode: str, steps: int, lr: float, head
         if body:
             groups.append({"params": body, "lr": lr})
         optimizer = torch.optim.AdamW(groups, weight_decay=0.0, foreach=False)
-        generator = torch.Generator().manual_seed(seed)
-        model.train()
-        losses = []
-        for _ in range(steps):
-            batch = torch.randperm(len(texts), generator=generator)[:batch_size]
-            loss = F.cross_entropy(model([texts[i] for i in batch.tolist()]), labels[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(float(loss.detach()))
-        model.eval()
-        return losses
+        return grader_steps(model, optimizer, steps, len(texts), batch_size, seed,
+                            lambda batch: F.cross_entropy(model([texts[i] for i in batch]), labels[batch]))
     finally:
         torch.set_num_threads(threads)
+
+
+def grader_steps(model, optimizer, steps: int, size: int, batch_size: int, seed: int, loss_of) -> list[float]:
+    """The loop both fine-tunings of the notebook share (Part 3 and Part 7): model.train(); each step the
+    minibatch torch.randperm(size, generator=g)[:batch_size] with g = torch.Generator().manual_seed(seed) made
+    once, loss_of(its indices as a list), zero_grad, backward, one step; model.eval(). Returns the losses."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    model.train()
+    losses = []
+    for _ in range(steps):
+        loss = loss_of(torch.randperm(size, generator=generator)[:batch_size].tolist())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+    model.eval()
+    return losses
 
 
 def grader_logits(model, texts) -> np.ndarray:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from conftest import GraderLoRA, compare_names, describe, trainable_names
+from conftest import GraderLoRA, compare_names, describe, grader_steps, trainable_names
 
-from metakit.grading import Ref, StudentError, as_array, check, close, graded
+from metakit.grading import Ref, StudentError, as_array, check, close, graded, tensor
 
 PLAIN = {"instruction": "", "example": "Text: {text}\nIntent: {label}\n\n", "query": "Text: {text}\nIntent:"}
 INSTRUCT = {"instruction": "Classify the intent of each text. The possible intents are: {labels}.\n\n",
@@ -23,6 +23,7 @@ ODD = {"instruction": "Pick one of [{labels}]\n", "example": "<{text}> -> {label
 TINY_ATOL = 1e-4   # label log-likelihoods on the tiny Llama (float32; the grader's sums in float64)
 REAL_ATOL = 2e-3   # on SmolLM2-135M in float32: the KV cache and batched attention round differently
 TINY_SEED = 3
+ONE_TOKEN_LABELS = ["weather", "music"]   # " weather" and " music" are one SmolLM2 token each
 
 # Labels of 2 to 11 tokens for the tiny Llama's byte tokenizer (a leading space is one token more).
 LABELS = ["go", "weather", "set alarm", "x"]
@@ -39,23 +40,58 @@ def grader_prompt(texts, labels, query: str, names, template: dict) -> str:
     return out + template["query"].format(text=query)
 
 
+def grader_label_scores(model, tokenizer, prompts, names):
+    """log p(" " + name | prompt) as a float64 tensor [P, L] that gradients flow through: one
+    unbatched, uncached forward pass per (prompt, label) sequence, here (call it on one thread)."""
+    import torch
+
+    rows = []
+    for prompt in prompts:
+        prompt_ids = list(tokenizer(prompt)["input_ids"])
+        row = []
+        for name in names:
+            label_ids = list(tokenizer(" " + name, add_special_tokens=False)["input_ids"])
+            logp = model(torch.tensor([prompt_ids + label_ids])).logits[0].double().log_softmax(-1)
+            row.append(sum(logp[len(prompt_ids) + t - 1, token] for t, token in enumerate(label_ids)))
+        rows.append(torch.stack(row))
+    return torch.stack(rows)
+
+
 def grader_scores(model, tokenizer, prompts, names) -> np.ndarray:
-    """log p(" " + name | prompt) [P, L], one unbatched, uncached forward pass per sequence, here."""
+    """log p(" " + name | prompt) [P, L] as numbers (grader_label_scores without gradients), here."""
     import torch
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        out = np.zeros((len(prompts), len(names)))
-        for i, prompt in enumerate(prompts):
-            prompt_ids = list(tokenizer(prompt)["input_ids"])
-            for j, name in enumerate(names):
-                label_ids = list(tokenizer(" " + name, add_special_tokens=False)["input_ids"])
-                ids = torch.tensor([prompt_ids + label_ids])
-                with torch.no_grad():
-                    logp = model(ids).logits[0].double().log_softmax(-1)
-                out[i, j] = sum(float(logp[len(prompt_ids) + t - 1, token]) for t, token in enumerate(label_ids))
-        return out
+        with torch.no_grad():
+            return grader_label_scores(model, tokenizer, prompts, names).numpy()
+    finally:
+        torch.set_num_threads(threads)
+
+
+def grader_finetune_causal_lm(model, tokenizer, support, names, template: dict, steps: int, lr: float,
+                              batch_size: int, seed: int) -> list[float]:
+    """The loop of the notebook's Part 7, written by the grader, run here on one thread: AdamW
+    (weight_decay 0) on the lora_ parameters only, minibatches torch.randperm(S, generator=g)[:batch_size],
+    the cross-entropy of the zero-shot label scores."""
+    import torch
+    import torch.nn.functional as F
+
+    texts, labels = list(support[0]), torch.as_tensor(np.asarray(support[1]), dtype=torch.long)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        adapters = [p for n, p in model.named_parameters() if "lora_" in n]
+        for p in model.parameters():
+            p.requires_grad_(any(p is a for a in adapters))
+        optimizer = torch.optim.AdamW(adapters, lr=lr, weight_decay=0.0, foreach=False)
+
+        def loss_of(batch: list[int]):
+            prompts = [grader_prompt([], [], texts[i], names, template) for i in batch]
+            return F.cross_entropy(grader_label_scores(model, tokenizer, prompts, names), labels[batch])
+
+        return grader_steps(model, optimizer, steps, len(texts), batch_size, seed, loss_of)
     finally:
         torch.set_num_threads(threads)
 
@@ -100,13 +136,15 @@ def episode_texts(seed: int, ways: int, shots: int):
 # --------------------------------------------------------------------------- build_prompt
 @graded(points=3, timeout=60)
 def test_build_prompt_exact(student):
-    """build_prompt writes exactly the documented prompt (both templates, k = 0, 1, 3, the support's order)"""
+    """build_prompt writes exactly the documented prompt (both templates, k = 0, 1, 3, the support's order, labels as a tensor or a list)"""
     cases = [(seed, ways, shots, template, name) for seed, ways, shots in ((11, 3, 1), (12, 4, 3), (13, 5, 0))
              for name, template in (("PLAIN_TEMPLATE", PLAIN), ("INSTRUCT_TEMPLATE", INSTRUCT), ("another template", ODD))]
     for seed, ways, shots, template, name in cases:
         texts, labels, queries, names = episode_texts(seed, ways, shots)
         expected = grader_prompt(texts, labels, queries[0], names, template)
-        got = student.call("build_prompt", (texts, labels), queries[0], names, template)
+        # The labels as the int64 tensor an episode holds (PLAIN_TEMPLATE) or as a list of ints (the others).
+        given = tensor(np.asarray(labels, dtype=np.int64)) if name == "PLAIN_TEMPLATE" else labels
+        got = student.call("build_prompt", (texts, given), queries[0], names, template)
         check(isinstance(got, str), f"build_prompt should return a str; it returned {type(got).__name__}")
         if got != expected:
             at = next((i for i, (a, b) in enumerate(zip(got, expected)) if a != b), min(len(got), len(expected)))
@@ -136,15 +174,42 @@ def test_label_log_likelihoods_batching(student):
     expected = grader_scores(*local_tiny_llama(), prompts, names)
     together = student_scores(student, model, tokenizer, prompts, names)
     close(together, expected, atol=TINY_ATOL, rtol=0,
-          what=f"{len(prompts)} prompts of different lengths scored in one call, against the grader's own computation")
+          what=f"label_log_likelihoods: {len(prompts)} prompts of different lengths scored in one call, against the "
+               f"grader's own computation")
     for i in (0, len(prompts) - 1):
         alone = student_scores(student, model, tokenizer, prompts[i:i + 1], names)
         close(alone[0], together[i], atol=TINY_ATOL, rtol=0,
-              what=f"prompt {i} scored alone against the same prompt scored with {len(prompts) - 1} others")
+              what=f"label_log_likelihoods: prompt {i} scored alone against the same prompt scored with "
+                   f"{len(prompts) - 1} others")
     same_start = [grader_prompt(texts, labels, q, names, INSTRUCT) for q in queries[:2]]
     close(student_scores(student, model, tokenizer, same_start, names[:1]),
           grader_scores(*local_tiny_llama(), same_start, names[:1]), atol=TINY_ATOL, rtol=0,
-          what="two prompts sharing the whole support (a long shared prefix) and one label")
+          what="label_log_likelihoods: two prompts sharing the whole support (a long shared prefix) and one label")
+    # The empty prompt is one token (<s>) and shares nothing with another prompt past it.
+    nothing_shared = ["", PROMPTS[0]]
+    close(student_scores(student, model, tokenizer, nothing_shared, LABELS),
+          grader_scores(*local_tiny_llama(), nothing_shared, LABELS), atol=TINY_ATOL, rtol=0,
+          what=f"label_log_likelihoods: the prompts {nothing_shared!r} (a one-token prompt, <s>, beside a longer "
+               f"one) and {LABELS}")
+
+
+@graded(points=1, timeout=120)
+def test_label_log_likelihoods_stays_on_the_models_device(student):
+    """label_log_likelihoods makes its tensors on the model's device and returns its scores there (a GPU run needs it)"""
+    from metakit.grading.harness import devices_verdict
+
+    pair = student.call("metakit.causal_lm:tiny_llama", seed=TINY_SEED, device="meta", keep=True)
+    model = student.call("operator:getitem", pair, 0, keep=True)
+    tokenizer = student.call("operator:getitem", pair, 1, keep=True)
+    for prompts in (PROMPTS, ["", PROMPTS[0]]):
+        devices = student.call("metakit.grading.harness:output_devices", student.ref("label_log_likelihoods"),
+                               model, tokenizer, prompts, LABELS)
+        verdict = devices_verdict([str(d) for d in devices] if isinstance(devices, list) else [str(devices)])
+        check(verdict in ("ok", "inconclusive"),
+              f"label_log_likelihoods with the tiny Llama on another device (PyTorch's 'meta' device, as a GPU "
+              f"would be) and the prompts {prompts!r}: {verdict}. Make every tensor you create on the model's "
+              f"device (device = next(model.parameters()).device; torch.tensor(..., device=device)), so the "
+              f"scores stay there")
 
 
 @graded(points=2, timeout=180, memory_mb=3072)   # the worker reads the [shared] float weights (assignment.toml)
@@ -157,15 +222,20 @@ def test_label_log_likelihoods_real_model(student):
     texts, labels, queries, names = episode_texts(31, 3, 1)
     prompts = [grader_prompt(texts, labels, q, names, INSTRUCT) for q in queries[:2]]
     model, tokenizer = load_causal_lm(device="cpu")      # here first, then freed: one copy in memory at a time
+    one_token = [n for n in ONE_TOKEN_LABELS if len(tokenizer(" " + n, add_special_tokens=False)["input_ids"]) == 1]
+    check(len(one_token) == len(ONE_TOKEN_LABELS), f"grader: {ONE_TOKEN_LABELS} are not one SmolLM2 token each")
     expected = grader_scores(model, tokenizer, prompts, names)
+    expected_one = grader_scores(model, tokenizer, prompts[:1], one_token)
     del model, tokenizer
     gc.collect()
     pair = student.call("metakit.causal_lm:load_causal_lm", device="cpu", keep=True)
-    got = student_scores(student, student.call("operator:getitem", pair, 0, keep=True),
-                         student.call("operator:getitem", pair, 1, keep=True), prompts, names)
-    close(got, expected, atol=REAL_ATOL, rtol=0,
+    model, tokenizer = student.call("operator:getitem", pair, 0, keep=True), student.call("operator:getitem", pair, 1, keep=True)
+    close(student_scores(student, model, tokenizer, prompts, names), expected, atol=REAL_ATOL, rtol=0,
           what=f"label_log_likelihoods on SmolLM2-135M-Instruct (float32) for {len(prompts)} 3-way 1-shot prompts "
                f"and the labels {names}")
+    close(student_scores(student, model, tokenizer, prompts[:1], one_token), expected_one, atol=REAL_ATOL, rtol=0,
+          what=f"label_log_likelihoods on SmolLM2-135M-Instruct for one prompt and the labels {one_token}, each "
+               f"one token")
 
 
 # --------------------------------------------------------------------------- LoRA on a Llama
@@ -197,8 +267,6 @@ def test_lora_on_llama(student):
 
 def torch_ids(ids):
     """Token ids as an int64 tensor argument for the worker."""
-    from metakit.grading import tensor
-
     return tensor(np.asarray(ids, dtype=np.int64))
 
 
@@ -279,3 +347,169 @@ def test_finetune_causal_lm_beats_prompting(student):
 
 FT_STEPS = 30
 FT_MIN_ACCURACY = 0.8
+
+
+# --------------------------------------------------------------------------- finetune_causal_lm, replayed here
+# Every run below is repeated here by the grader's own copy of Part 7's loop (grader_finetune_causal_lm) from
+# the adapters the student's inject_lora made: the trained adapters must be the ones that loop reaches.
+LM_DEFAULTS = {"LM_FINETUNE_STEPS": 20, "LM_LR": 3e-3, "LM_BATCH_SIZE": 8}   # the notebook's constants
+# Rounding: about 1e-7 after 30 steps (the KV cache and batching against the grader's unbatched float64
+# scores). AdamW's default weight decay (0.01) at lr 1e-2 moves an entry of lora_A (up to 0.18) by 1.8e-5 a step.
+LM_WEIGHT_ATOL = 2e-5
+# (template name, template, labels as an int64 tensor?, keyword arguments of finetune_causal_lm)
+LM_SWEEP = [
+    ("PLAIN_TEMPLATE", PLAIN, True, dict(steps=3, lr=1e-2, batch_size=5, seed=3)),
+    ("another template", ODD, False, dict(steps=2, lr=2e-2, batch_size=50, seed=1)),  # batch larger than the support
+]
+
+
+def lm_call(template_name: str | None, kwargs: dict) -> str:
+    args = (f", {template_name}" if template_name else "") + "".join(f", {k}={v!r}" for k, v in kwargs.items())
+    return f"finetune_causal_lm(model, tokenizer, support, label_names{args})"
+
+
+def lora_arrays(student, model: Ref) -> dict:
+    state = student.call("metakit.grading.harness:state_arrays", model)
+    return {k: np.asarray(v, dtype=np.float64) for k, v in state.items() if "lora_" in k}
+
+
+def student_lm_run(student, template: dict | None, as_tensor: bool = False, prepare=None, **kwargs):
+    """The student's finetune_causal_lm on the verified tiny Llama with the student's adapters (rank 4,
+    alpha 8 on q_proj and v_proj); ``(model ref, losses, adapters before, adapters after)``."""
+    model, tokenizer = tiny_in_worker(student)
+    student.call("inject_lora", model, RANK, ["q_proj", "v_proj"], ALPHA)
+    if prepare is not None:
+        prepare(model)
+    before = lora_arrays(student, model)
+    check(before, "after inject_lora the tiny Llama has no lora_A / lora_B parameters")
+    texts, labels = EASY_SUPPORT
+    support = (list(texts), tensor(np.asarray(labels, dtype=np.int64)) if as_tensor else list(labels))
+    args = (model, tokenizer, support, EASY_NAMES) + ((template,) if template is not None else ())
+    losses = student.call("finetune_causal_lm", *args, **kwargs)
+    return model, losses, before, lora_arrays(student, model)
+
+
+def replay(before: dict, template: dict, steps: int, lr: float, batch_size: int, seed: int):
+    """Part 7's loop run here from the same adapters; ``(losses, adapters after)``."""
+    import copy
+
+    from conftest import grader_inject
+
+    model = copy.deepcopy(local_tiny_llama()[0])
+    grader_inject(model, {k: v.astype(np.float32) for k, v in before.items()}, ALPHA / RANK)
+    losses = grader_finetune_causal_lm(model, local_tiny_llama()[1], EASY_SUPPORT, EASY_NAMES, template, steps, lr,
+                                       batch_size, seed)
+    return np.asarray(losses), {k: v.detach().double().numpy() for k, v in model.state_dict().items() if "lora_" in k}
+
+
+def lm_losses(losses, steps: int, call: str) -> np.ndarray:
+    check(isinstance(losses, list) and len(losses) == steps and all(isinstance(x, float) for x in losses),
+          f"{call} should return {steps} losses as Python floats (loss.item()); it returned {losses!r}"[:600])
+    values = np.asarray(losses, dtype=np.float64)
+    check(np.isfinite(values).all(), f"{call} returned a non-finite loss: {values.tolist()}")
+    return values
+
+
+def check_same_lm_run(call: str, losses: np.ndarray, got: dict, ref_losses: np.ndarray, expected: dict) -> None:
+    missing = [k for k in expected if k not in got]
+    check(not missing, f"after {call} the model lacks {describe(missing)}")
+    gap, where = max((float(np.abs(got[k] - v).max()), k) for k, v in expected.items())
+    check(gap <= LM_WEIGHT_ATOL,
+          f"after {call} the adapters are not those of the loop Part 7 describes, run here from the same start "
+          f"(largest difference {gap:.3g}, in {where}). Check: one torch.optim.AdamW(adapters, lr=lr, "
+          f"weight_decay=0.0) over the lora_ parameters; each step the minibatch torch.randperm(S, generator=g)"
+          f"[:batch_size] with g = torch.Generator().manual_seed(seed) made once; the zero-shot prompts "
+          f"build_prompt(([], []), text, label_names, template); the cross-entropy of their "
+          f"label_log_likelihoods against the labels; zero_grad, backward and one step per loss")
+    check(np.allclose(losses, ref_losses, atol=1e-4, rtol=1e-4),
+          f"{call} returned the losses {np.round(losses, 4).tolist()[:6]}; the loop Part 7 describes gives "
+          f"{np.round(ref_losses, 4).tolist()[:6]} (each step's minibatch loss, before its update)")
+
+
+@graded(points=3, timeout=240)
+def test_finetune_causal_lm_follows_the_documented_loop(student):
+    """finetune_causal_lm's adapters and losses are those of Part 7's loop, for every template, seed, lr and batch_size"""
+    for template_name, template, as_tensor, kwargs in LM_SWEEP:
+        call = lm_call(template_name, kwargs)
+        _, losses, before, after = student_lm_run(student, template, as_tensor, **kwargs)
+        values = lm_losses(losses, kwargs["steps"], call)
+        check_same_lm_run(call, values, after, *replay(before, template, **kwargs))
+    # One step: lora_B starts at zero, so every lora_A has a gradient of exactly zero and AdamW (weight_decay=0)
+    # leaves it exactly as it was; every lora_B entry moves by lr * g / (|g| + eps), about lr.
+    kwargs = dict(steps=1, lr=1e-2, batch_size=4, seed=2)
+    call = lm_call("INSTRUCT_TEMPLATE", kwargs)
+    _, losses, before, after = student_lm_run(student, INSTRUCT, **kwargs)
+    values = lm_losses(losses, 1, call)
+    changed = [k for k in before if k.endswith("lora_A") and not np.array_equal(before[k], after.get(k))]
+    check(not changed, f"{call} changed {describe(changed)}: at the first step lora_B is zero, so the gradient of "
+                       f"every lora_A is exactly zero, and AdamW with weight_decay=0.0 must leave it unchanged")
+    check_same_lm_run(call, values, after, *replay(before, INSTRUCT, **kwargs))
+
+
+def student_lm_constants(student) -> dict:
+    """The submission's LM_FINETUNE_STEPS, LM_LR and LM_BATCH_SIZE (the documented values where absent)."""
+    found = dict(LM_DEFAULTS)
+    for name in LM_DEFAULTS:
+        if student.has(name):
+            value = student.method(student.ref(name), "__float__")
+            check(isinstance(value, float), f"{name} should be a number")
+            found[name] = value
+    return found
+
+
+@graded(points=2, timeout=240)
+def test_finetune_causal_lm_defaults_and_modes(student):
+    """finetune_causal_lm's defaults (INSTRUCT_TEMPLATE, LM_FINETUNE_STEPS, LM_LR, LM_BATCH_SIZE, seed 0), 0 steps, train mode while training, the model's device"""
+    constants = student_lm_constants(student)
+    steps, lr, batch_size = (int(constants["LM_FINETUNE_STEPS"]), float(constants["LM_LR"]),
+                             int(constants["LM_BATCH_SIZE"]))
+    call = lm_call(None, {}) + " (every other argument at its default)"
+    _, losses, before, after = student_lm_run(student, None)
+    check_same_lm_run(call, lm_losses(losses, steps, call), after,
+                      *replay(before, INSTRUCT, steps=steps, lr=lr, batch_size=batch_size, seed=0))
+    # Zero steps: an empty list, nothing moves, eval mode.
+    call = lm_call("PLAIN_TEMPLATE", dict(steps=0))
+    model, losses, before, after = student_lm_run(student, PLAIN, steps=0)
+    lm_losses(losses, 0, call)
+    check(all(np.array_equal(before[k], after.get(k)) for k in before), f"{call} changed the adapters")
+    check(not student.attr(model, "training"), f"{call} should leave the model in eval mode")
+    # Attention dropout on (the kit's Llama has none): in train mode the losses differ from a run without it.
+    layers = int(local_tiny_llama()[0].config.num_hidden_layers)
+
+    def dropout_on(model: Ref) -> None:
+        student.method(model, "eval")
+        for i in range(layers):
+            attention = student.method(model, "get_submodule", f"model.layers.{i}.self_attn", keep=True)
+            student.call("builtins:setattr", attention, "attention_dropout", 0.5)
+
+    kwargs = dict(steps=2, lr=1e-2, batch_size=6, seed=0)
+    call = lm_call("PLAIN_TEMPLATE", kwargs)
+    model, losses, before, _ = student_lm_run(student, PLAIN, prepare=dropout_on, **kwargs)
+    values = lm_losses(losses, 2, call + " with attention dropout 0.5")
+    no_dropout, _ = replay(before, PLAIN, **kwargs)
+    check(not np.allclose(values, no_dropout, atol=1e-4, rtol=0),
+          f"{call}, on a Llama given in eval mode with attention dropout 0.5, returned the losses of a run without "
+          f"dropout: call model.train() before training")
+    check(not student.attr(model, "training"), f"{call} should leave the model in eval mode (model.eval())")
+    attention = student.method(model, "get_submodule", "model.layers.0.self_attn", keep=True)
+    check(not student.attr(attention, "training"),
+          "after finetune_causal_lm, model.model.layers[0].self_attn is still in training mode: call model.eval() "
+          "on the whole model")
+    check_lm_device(student)
+
+
+def check_lm_device(student) -> None:
+    """finetune_causal_lm on a tiny Llama on PyTorch's 'meta' device (shapes, no values): its .item() cannot
+    run there, but a tensor it made on the CPU for a model elsewhere shows as a device-mismatch error first."""
+    from metakit.grading.harness import devices_verdict
+
+    pair = student.call("metakit.causal_lm:tiny_llama", seed=TINY_SEED, device="meta", keep=True)
+    model = student.call("operator:getitem", pair, 0, keep=True)
+    tokenizer = student.call("operator:getitem", pair, 1, keep=True)
+    student.call("inject_lora", model, RANK, ["q_proj", "v_proj"], ALPHA)
+    devices = student.call("metakit.grading.harness:output_devices", student.ref("finetune_causal_lm"), model,
+                           tokenizer, EASY_SUPPORT, EASY_NAMES, PLAIN, steps=1, lr=1e-2, batch_size=4)
+    verdict = devices_verdict([str(d) for d in devices] if isinstance(devices, list) else [str(devices)])
+    check(not verdict.startswith("it raised"),
+          f"finetune_causal_lm with the tiny Llama on another device (PyTorch's 'meta' device, as a GPU would be): "
+          f"{verdict}. Put the labels on the scores' device (labels[batch].to(scores.device))")

@@ -12,36 +12,27 @@ the threshold must stay above (majority label; an untrained model).
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import json
 import sys
 import time
 
 import numpy as np
 import torch
 
+from metakit.grading.authoring import notebook_module
 from metakit.grading.harness import set_seed
+from metakit.grading.local import file_module
 from metakit.multitask import taskset_from_arrays, train_multitask
 from metakit.paths import REPO_ROOT
 
 
 def load_grader():
     sys.path.insert(0, str(REPO_ROOT / "autograder" / "hw0"))
-    spec = importlib.util.spec_from_file_location("hw0_test_training", REPO_ROOT / "autograder" / "hw0" / "test_training.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return file_module(REPO_ROOT / "autograder" / "hw0" / "test_training.py", "hw0_test_training")
 
 
 def reference_namespace() -> dict:
-    """The reference notebook's given and solution cells, executed (definitions only matter)."""
-    notebook = json.loads((REPO_ROOT / "solutions" / "hw0" / "hw0.ipynb").read_text())
-    namespace: dict = {}
-    for cell in notebook["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell["cell_type"] == "code" and meta.get("grade_id") in {"setup", "model", "sampler", "loss", "cosine"}:
-            exec(compile("".join(cell["source"]), meta["grade_id"], "exec"), namespace)  # noqa: S102 - our own reference
-    return namespace
+    """The reference notebook's given and solution cells, definitions only (as the grader takes them)."""
+    return vars(notebook_module(REPO_ROOT / "solutions" / "hw0" / "hw0.ipynb", "hw0_reference"))
 
 
 def run_seed(grader, ref: dict, seed: int, train_steps: bool = True) -> float:

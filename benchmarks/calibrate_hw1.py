@@ -13,7 +13,6 @@ Run: ``python benchmarks/calibrate_hw1.py [--seeds 20] [--no-variants]``
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import tempfile
 import time
@@ -28,61 +27,12 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "autograder" / "hw1"))  # the graders' conftest.py (their own MANN)
 
 from metakit.grading.authoring import notebook_module  # noqa: E402
+from metakit.grading.local import LocalStudent, file_module  # noqa: E402
 from metakit.grading.variants import apply_variant, load_variant  # noqa: E402
-from metakit.grading.wire import TensorArg  # noqa: E402
 
 SOLUTION = REPO / "solutions" / "hw1" / "hw1.ipynb"
 TEST_FILE = REPO / "autograder" / "hw1" / "test_training.py"
 VARIANTS = REPO / "tests" / "variants" / "hw1"
-
-
-class LocalStudent:
-    """The ``student`` fixture's calls, run in this process on a module built from notebook cells."""
-
-    def __init__(self, module: types.ModuleType) -> None:
-        self.module = module
-
-    def _resolve(self, target: str):
-        if ":" in target:
-            module_name, _, path = target.partition(":")
-            obj = importlib.import_module(module_name)
-        else:
-            obj, path = self.module, target
-        for part in path.split("."):
-            obj = getattr(obj, part)
-        return obj
-
-    @staticmethod
-    def _arg(value):
-        if isinstance(value, TensorArg):
-            t = torch.from_numpy(np.array(value.array))
-            return t.requires_grad_(True) if value.requires_grad else t
-        return value
-
-    @staticmethod
-    def _out(value):
-        if torch.is_tensor(value):
-            return value.detach().cpu().numpy()
-        if isinstance(value, (list, tuple)):
-            return type(value)(LocalStudent._out(v) for v in value)
-        if isinstance(value, dict):
-            return {k: LocalStudent._out(v) for k, v in value.items()}
-        return value
-
-    def call(self, target: str, *args, keep: bool = False, **kwargs):
-        value = self._resolve(target)(*map(self._arg, args), **{k: self._arg(v) for k, v in kwargs.items()})
-        return value if keep else self._out(value)
-
-    def method(self, obj, name: str, *args, keep: bool = False, **kwargs):
-        value = getattr(obj, name)(*map(self._arg, args), **{k: self._arg(v) for k, v in kwargs.items()})
-        return value if keep else self._out(value)
-
-    def attr(self, obj, name: str, keep: bool = False):
-        value = getattr(obj, name)
-        return value if keep else self._out(value)
-
-    def ref(self, target: str):
-        return self._resolve(target)
 
 
 def load_cells(path: Path = SOLUTION) -> types.ModuleType:
@@ -91,10 +41,7 @@ def load_cells(path: Path = SOLUTION) -> types.ModuleType:
 
 
 def load_test_module() -> types.ModuleType:
-    spec = importlib.util.spec_from_file_location("hw1_test_training", TEST_FILE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return file_module(TEST_FILE, "hw1_test_training")
 
 
 def main() -> int:

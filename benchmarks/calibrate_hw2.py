@@ -15,8 +15,6 @@ Run: ``python benchmarks/calibrate_hw2.py [--seeds 20] [--only protonet|maml] [-
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import sys
 import tempfile
 import time
@@ -31,70 +29,13 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "autograder" / "hw2"))  # the graders import their conftest helpers
 
 from metakit.grading.authoring import notebook_module  # noqa: E402
+from metakit.grading.local import LocalStudent, file_module  # noqa: E402
 from metakit.grading.errors import GradingFailure  # noqa: E402
 from metakit.grading.variants import apply_variant, load_variant  # noqa: E402
-from metakit.grading.wire import TensorArg  # noqa: E402
 
 SOLUTION = REPO / "solutions" / "hw2" / "hw2.ipynb"
 TEST_FILE = REPO / "autograder" / "hw2" / "test_training.py"
 VARIANTS = REPO / "tests" / "variants" / "hw2"
-
-
-class LocalStudent:
-    """The ``student`` fixture's calls, run in this process on a module built from notebook cells.
-
-    Values come back as the worker would send them: tensors as numpy arrays, inside tuples, lists
-    and dicts too; ``keep=True`` returns the object itself (standing in for a ``Ref``).
-    """
-
-    def __init__(self, module: types.ModuleType) -> None:
-        self.module = module
-
-    def _resolve(self, target: str):
-        if ":" in target:
-            module_name, _, path = target.partition(":")
-            obj = importlib.import_module(module_name)
-        else:
-            obj, path = self.module, target
-        for part in filter(None, path.split(".")):
-            obj = getattr(obj, part)
-        return obj
-
-    @staticmethod
-    def _arg(value):
-        if isinstance(value, TensorArg):
-            t = torch.from_numpy(np.array(value.array))
-            return t.requires_grad_(True) if value.requires_grad else t
-        if isinstance(value, (list, tuple)):
-            return type(value)(LocalStudent._arg(v) for v in value)
-        if isinstance(value, dict):
-            return {k: LocalStudent._arg(v) for k, v in value.items()}
-        return value
-
-    @staticmethod
-    def _out(value):
-        if torch.is_tensor(value):
-            return value.detach().cpu().numpy()
-        if isinstance(value, (list, tuple)):
-            return type(value)(LocalStudent._out(v) for v in value)
-        if isinstance(value, dict):
-            return {k: LocalStudent._out(v) for k, v in value.items()}
-        return value
-
-    def call(self, target: str, *args, keep: bool = False, **kwargs):
-        value = self._resolve(target)(*self._arg(args), **self._arg(kwargs))
-        return value if keep else self._out(value)
-
-    def method(self, obj, name: str, *args, keep: bool = False, **kwargs):
-        value = getattr(obj, name)(*self._arg(args), **self._arg(kwargs))
-        return value if keep else self._out(value)
-
-    def attr(self, obj, name: str, keep: bool = False):
-        value = getattr(obj, name)
-        return value if keep else self._out(value)
-
-    def ref(self, target: str):
-        return self._resolve(target)
 
 
 def load_cells(path: Path = SOLUTION) -> types.ModuleType:
@@ -103,10 +44,7 @@ def load_cells(path: Path = SOLUTION) -> types.ModuleType:
 
 
 def load_test_module() -> types.ModuleType:
-    spec = importlib.util.spec_from_file_location("hw2_test_training", TEST_FILE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return file_module(TEST_FILE, "hw2_test_training")
 
 
 def summarize(name: str, accuracies: list[float], seconds: list[float], threshold: float) -> bool:

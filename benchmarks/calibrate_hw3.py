@@ -15,8 +15,6 @@ Checks calibrated (constants in autograder/hw3/):
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import json
 import sys
 import time
 from pathlib import Path
@@ -27,35 +25,23 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from metakit.grading.intake import definitions_only  # noqa: E402
+from metakit.grading.authoring import notebook_module  # noqa: E402
+from metakit.grading.local import file_module  # noqa: E402
 from metakit.lm import sentence_classifier, tiny_classifier  # noqa: E402
 from metakit.textdata import EmbeddingEpisodeSampler, TextEpisodeSampler, intent_splits  # noqa: E402
 
 
 def load_reference(hw: str = "hw3") -> dict:
     """The definitions of the reference notebook's graded and given cells, as a namespace."""
-    notebook = json.loads((ROOT / "solutions" / hw / f"{hw}.ipynb").read_text())
-    namespace: dict = {"__name__": f"{hw}_reference"}
-    for cell in notebook["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell["cell_type"] != "code" or not meta or meta.get("grade"):
-            continue
-        exec(compile(definitions_only("".join(cell["source"])), f"<{meta['grade_id']}>", "exec"), namespace)
-    return namespace
+    return vars(notebook_module(ROOT / "solutions" / hw / f"{hw}.ipynb", f"{hw}_reference"))
 
 
 def load_graders(hw: str = "hw3") -> dict:
     """The hidden graders' modules (for their constants and data helpers)."""
     folder = ROOT / "autograder" / hw
     sys.path.insert(0, str(folder))
-    modules = {}
-    for name in ("conftest", "test_in_context", "test_finetune"):
-        spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        modules[name] = module
-    return modules
+    return {name: file_module(folder / f"{name}.py", name, register=True)
+            for name in ("conftest", "test_in_context", "test_finetune")}
 
 
 def summary(name: str, values: list[float], threshold: float, higher_is_better: bool = True) -> None:

@@ -522,15 +522,5 @@ def seconds_per_call(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1) -
 
 
 # =========================================================================== inspection helpers
-def tensor_arrays(tensors: Mapping[str, torch.Tensor]) -> dict[str, np.ndarray]:
-    """A dict of tensors (e.g. ``maml.params``) as float64 arrays, by name."""
-    return {name: t.detach().cpu().double().numpy() for name, t in tensors.items()}
-
-
-def grad_arrays(tensors: Mapping[str, torch.Tensor]) -> dict[str, np.ndarray | None]:
-    """The ``.grad`` of every tensor in a dict, as float64 arrays (None where there is none)."""
-    return {name: (None if t.grad is None else t.grad.detach().cpu().double().numpy())
-            for name, t in tensors.items()}
-
-
-from metakit.grading.harness import load_tensors  # noqa: E402,F401 - one home for grader tensor helpers
+# One home for the grader tensor helpers (metakit.grading.harness); named here too, for hw2's users.
+from metakit.grading.harness import grad_arrays, load_tensors, tensor_arrays  # noqa: E402,F401

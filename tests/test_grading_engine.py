@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from metakit.grading.sandbox import namespaces_available
+from metakit.grading.sandbox import describe_isolation, namespaces_available
 from metakit.grading.variants import Variant, apply_variant
 from metakit.paths import REPO_ROOT
 from tests.gradehelpers import grade_cli, results, by_test_name
@@ -293,6 +293,12 @@ def test_reports_never_show_hidden_test_source(graded_batch: Path) -> None:
         assert not any(s in text for s in secrets), f"{path.name} shows hidden test code"
 
 
+def test_instructor_log_starts_with_what_the_isolation_guarantees(graded_batch: Path) -> None:
+    """``grade`` writes ``Grader.describe_isolation()`` (the mode it probed) at the top of the log."""
+    first = (graded_batch / "instructor.log").read_text().splitlines()[0]
+    assert first in (describe_isolation("namespaces"), describe_isolation("process")), first
+
+
 def test_grades_csv_has_a_column_per_test(graded_batch: Path) -> None:
     lines = (graded_batch / "grades.csv").read_text().splitlines()
     header = lines[0].split(",")
@@ -324,6 +330,9 @@ def cross_entropy(logits, labels):
 """}, tmp_path)
     grader = Grader(HW)
     try:
+        assert grader.mode in ("namespaces", "process")
+        assert grader.describe_isolation() == describe_isolation(grader.mode)
+        assert grader.describe_isolation().startswith(f"isolation: {grader.mode} - ")
         stopped = grader.grade(Submission("wrong-ce", wrong_ce), first_failure=True)
         names = [t["name"] for t in stopped.tests]
         assert names == ["test_softmax_values", "test_softmax_large_logits", "test_softmax_last_axis",

@@ -1,7 +1,6 @@
 """Fast tests of metakit.multitask (hw0's kit: tasks, training loop, baselines, checks, plots)."""
 from __future__ import annotations
 
-import importlib.util
 
 import matplotlib
 
@@ -37,6 +36,7 @@ from metakit.multitask import (
     train_multitask,
     transfer,
 )
+from metakit.grading.local import file_module
 from metakit.paths import REPO_ROOT
 
 
@@ -327,10 +327,7 @@ def test_omniglot_missing_is_a_clear_error(tmp_path):
 
 # ------------------------------------------------------------------ the grader's statistics
 def _grader_conftest():
-    spec = importlib.util.spec_from_file_location("hw0_grader_conftest", REPO_ROOT / "autograder" / "hw0" / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return file_module(REPO_ROOT / "autograder" / "hw0" / "conftest.py", "hw0_grader_conftest")
 
 
 def test_grader_chi_square_p_values():

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from metakit import fewshot
 from metakit.episodes import EpisodeSampler
+from metakit.grading import harness
 from metakit.grading.authoring import notebook_module
 from metakit.grading.variants import apply_variant, load_variant
 from metakit.paths import REPO_ROOT
@@ -132,18 +133,27 @@ def test_task_batch_shapes_and_labels():
 
 
 def test_tensor_helpers_round_trip():
+    """The grader tensor helpers (one home, ``metakit.grading.harness``; ``fewshot`` names the same
+    functions) on a dict of tensors and on a module."""
+    assert (fewshot.tensor_arrays, fewshot.grad_arrays, fewshot.load_tensors) == \
+        (harness.tensor_arrays, harness.grad_arrays, harness.load_tensors)
     params = fewshot.conv4_init(3, 4)
     arrays = {name: np.full(p.shape, 0.5) for name, p in params.items()}
-    fewshot.load_tensors(params, arrays)
-    assert all(np.allclose(v, 0.5) for v in fewshot.tensor_arrays(params).values())
-    assert all(g is None for g in fewshot.grad_arrays(params).values())
+    harness.load_tensors(params, arrays)
+    assert all(np.allclose(v, 0.5) for v in harness.tensor_arrays(params).values())
+    assert all(g is None for g in harness.grad_arrays(params).values())
     fewshot.conv4_forward(params, torch.rand(4, 1, 28, 28)).sum().backward()
-    grads = fewshot.grad_arrays(params)
+    grads = harness.grad_arrays(params)
     assert grads["head.bias"] is not None and grads["head.bias"].dtype == np.float64
     with pytest.raises(KeyError, match="no tensor named"):
-        fewshot.load_tensors(params, {"nope": np.zeros(1)})
+        harness.load_tensors(params, {"nope": np.zeros(1)})
     with pytest.raises(ValueError, match="cannot load shape"):
-        fewshot.load_tensors(params, {"head.bias": np.zeros(7)})
+        harness.load_tensors(params, {"head.bias": np.zeros(7)})
+    linear = torch.nn.Linear(3, 2)
+    assert harness.grad_arrays(linear) == {"weight": None, "bias": None}
+    linear(torch.ones(1, 3)).sum().backward()
+    module_grads = harness.grad_arrays(linear)
+    assert sorted(module_grads) == ["bias", "weight"] and np.allclose(module_grads["bias"], 1.0)
 
 
 # ----------------------------------------------------------------------------- loops

@@ -4,7 +4,6 @@ seed change apart), the grader's LoRA layer is peft's, and the alternatives and 
 well-formed. Quick: tiny models, a few steps."""
 from __future__ import annotations
 
-import importlib.util
 import sys
 import types
 
@@ -13,6 +12,7 @@ import pytest
 import torch
 
 from metakit.grading.authoring import notebook_module
+from metakit.grading.local import file_module
 from metakit.grading.variants import apply_variant, load_variant
 from metakit.paths import REPO_ROOT
 
@@ -26,10 +26,7 @@ GRADERS = REPO_ROOT / "autograder" / "hw3"
 @pytest.fixture(scope="module")
 def grader() -> types.ModuleType:
     """autograder/hw3/conftest.py as a module (not as a pytest conftest)."""
-    spec = importlib.util.spec_from_file_location("hw3_grader_conftest", GRADERS / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return file_module(GRADERS / "conftest.py", "hw3_grader_conftest")
 
 
 @pytest.fixture(scope="module")
@@ -129,9 +126,7 @@ def prompting() -> types.ModuleType:
     """autograder/hw3/test_prompting.py as a module (its conftest importable as `conftest`)."""
     sys.path.insert(0, str(GRADERS))
     try:
-        spec = importlib.util.spec_from_file_location("hw3_grader_prompting", GRADERS / "test_prompting.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        module = file_module(GRADERS / "test_prompting.py", "hw3_grader_prompting")
     finally:
         sys.path.remove(str(GRADERS))
     return module

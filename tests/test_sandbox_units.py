@@ -142,15 +142,31 @@ def test_without_root_the_worker_enters_a_nested_user_namespace(tmp_path: Path) 
 def test_assignment_config_is_read_and_checked(tmp_path: Path) -> None:
     assert load_config("hw3", REPO_ROOT).extras == ["lm"]
     assert load_config("hw3", REPO_ROOT).data == ["data/intents"]
+    assert load_config("hw3", REPO_ROOT).extras_spec() == "[lm]"
     assert load_config("hw_example", REPO_ROOT).extras_spec() == ""
     folder = tmp_path / "autograder" / "hwx"
     folder.mkdir(parents=True)
     for text, match in (("extras = [", "not valid TOML"), ("colour = 1", "unknown settings"),
                         ('data = ["../x"]', "inside the kit root"), ('data = ["missing"]', "does not exist"),
-                        ('preload = ["os; import x"]', "not a module name"), ("preload = [3]", "not a module name")):
+                        ('preload = ["os; import x"]', "not a module name"), ("preload = [3]", "not a module name"),
+                        ('extras = "lm"', "want a list"), ('extras = ["lm;rm"]', "want a list"), ("extras = [1]", "want a list")):
         (folder / "assignment.toml").write_text(text)
         with pytest.raises(ValueError, match=match):
             load_config("hwx", tmp_path)
+
+
+def test_assignment_extras_must_be_extras_of_the_kit(tmp_path: Path) -> None:
+    """An extra the kit's pyproject.toml does not declare is refused (the Gradescope zip's setup.sh
+    would fail to install it); without a pyproject.toml (a test's kit root) any well-formed name goes."""
+    folder = tmp_path / "autograder" / "hwx"
+    folder.mkdir(parents=True)
+    (folder / "assignment.toml").write_text('extras = ["lm", "gpu"]\n')
+    assert load_config("hwx", tmp_path).extras_spec() == "[lm,gpu]"
+    (tmp_path / "pyproject.toml").write_text((REPO_ROOT / "pyproject.toml").read_text())
+    with pytest.raises(ValueError, match=r"extras \['gpu'\] are not extras of the kit"):
+        load_config("hwx", tmp_path)
+    (folder / "assignment.toml").write_text('extras = ["lm"]\n')
+    assert load_config("hwx", tmp_path).extras == ["lm"]
 
 
 def test_zygote_preload_lists_and_imports() -> None:

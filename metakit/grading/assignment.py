@@ -60,6 +60,7 @@ CONFIG_NAME = "assignment.toml"
 PRELOAD_ENTRY = re.compile(r"^[A-Za-z_][\w.]*(:[A-Za-z_]\w*)?$")
 SHARED_ENTRY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 SHARED_NAME = re.compile(r"^METAKIT_[A-Z0-9_]+$")
+EXTRA_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 KNOWN = ("extras", "data", "gradescope", "preload", "late", "shared")
 
 
@@ -99,6 +100,7 @@ def load_config(hw: str, root: Path) -> AssignmentConfig:
     for name, entry in config.shared.items():
         if not SHARED_NAME.match(name) or not isinstance(entry, str) or not SHARED_ENTRY.match(entry):
             raise ValueError(f"{path}: [shared] {name} = {entry!r}: want METAKIT_NAME = \"module:function\"")
+    _check_extras(raw.get("extras", []), root, path)
     for entry in config.preload:
         if not isinstance(entry, str) or not PRELOAD_ENTRY.match(entry):
             raise ValueError(f"{path}: preload entry {entry!r} is not a module name or module:function")
@@ -108,6 +110,27 @@ def load_config(hw: str, root: Path) -> AssignmentConfig:
         if not (root / entry).exists():
             raise ValueError(f"{path}: data entry {entry!r} does not exist under {root}")
     return config
+
+
+def kit_extras(root: Path) -> list[str] | None:
+    """The pip extras the kit under ``root`` declares (``[project.optional-dependencies]`` of its
+    pyproject.toml), or None when it has no pyproject.toml (a kit root made for a test)."""
+    pyproject = root / "pyproject.toml"
+    if not pyproject.exists():
+        return None
+    return sorted(tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+                  .get("optional-dependencies", {}))
+
+
+def _check_extras(extras: object, root: Path, path: Path) -> None:
+    """``extras`` must be a list of extra names, each one the kit declares (when it has a pyproject.toml)."""
+    if not isinstance(extras, list) or not all(isinstance(e, str) and EXTRA_NAME.match(e) for e in extras):
+        raise ValueError(f"{path}: extras = {extras!r}: want a list of the kit's pip extras, e.g. extras = [\"lm\"]")
+    known = kit_extras(root)
+    unknown = sorted(set(extras) - set(known)) if known is not None else []
+    if unknown:
+        raise ValueError(f"{path}: extras {unknown} are not extras of the kit "
+                         f"(pyproject.toml declares {', '.join(known) or 'none'})")
 
 
 SHARED_TIMEOUT_S = 1800

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import re
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
@@ -46,10 +46,11 @@ def load_arrays(module: torch.nn.Module, arrays: dict[str, np.ndarray]) -> None:
             state[name].copy_(torch.as_tensor(value, dtype=state[name].dtype))
 
 
-def grad_arrays(module: torch.nn.Module) -> dict[str, np.ndarray | None]:
-    """The ``.grad`` of every parameter (None where there is none)."""
-    return {name: (None if p.grad is None else p.grad.detach().cpu().double().numpy())
-            for name, p in module.named_parameters()}
+def grad_arrays(source: torch.nn.Module | Mapping[str, torch.Tensor]) -> dict[str, np.ndarray | None]:
+    """The ``.grad`` of every parameter of a module, or of every tensor of a dict (e.g. MAML's
+    ``params``), as float64 arrays by name (None where there is none)."""
+    tensors = source.named_parameters() if isinstance(source, torch.nn.Module) else source.items()
+    return {name: (None if t.grad is None else t.grad.detach().cpu().double().numpy()) for name, t in tensors}
 
 
 def input_grads(fn: Callable, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -64,7 +65,7 @@ def input_grads(fn: Callable, *args: Any, **kwargs: Any) -> dict[str, Any]:
     return {"output": output, "grads": grads}
 
 
-def load_tensors(tensors: dict, arrays: dict[str, np.ndarray]) -> None:
+def load_tensors(tensors: Mapping[str, torch.Tensor], arrays: dict[str, np.ndarray]) -> None:
     """Copy grader-chosen values into the tensors of a dict in place (e.g. MAML's ``params``), by
     name; dtypes follow the tensors. Unknown names or wrong shapes raise."""
     unknown = sorted(set(arrays) - set(tensors))
@@ -79,7 +80,7 @@ def load_tensors(tensors: dict, arrays: dict[str, np.ndarray]) -> None:
             target.copy_(source)
 
 
-def tensor_arrays(tensors: dict) -> dict[str, np.ndarray]:
+def tensor_arrays(tensors: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """Every tensor of a dict as a float64 array (``.detach()``ed), by name."""
     return {name: t.detach().cpu().double().numpy() for name, t in tensors.items() if torch.is_tensor(t)}
 

@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m metakit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     try:
-        from metakit.data.cli import add_data_commands
+        from metakit.cli.data import add_data_commands
     except ImportError:  # pragma: no cover - the data CLI is part of the package
         pass
     else:

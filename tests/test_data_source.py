@@ -178,7 +178,7 @@ def test_tilde_paths_are_expanded(server: Path, tmp_path: Path, places: dict[str
 
 # ---------------------------------------------------------------- downloads, then every loader
 def run_cli(*argv: str) -> int:
-    from metakit.data.cli import add_data_commands
+    from metakit.cli.data import add_data_commands
 
     parser = argparse.ArgumentParser()
     add_data_commands(parser.add_subparsers(dest="command", required=True))
@@ -329,3 +329,20 @@ def test_hw0_alphabets_fall_back_to_glyphs(places: dict[str, Path], monkeypatch:
     monkeypatch.setenv("METAKIT_OMNIGLOT", str(places["env"]))
     alphabets = multitask.load_alphabets("auto")
     assert alphabets.name == "glyphs(seed=1)" and len(alphabets.alphabets) == 10
+
+
+def test_the_data_package_imports_nothing_above_it() -> None:
+    """Data flows one way (dataset -> episodes -> model -> loop): metakit.data imports only itself
+    and metakit.paths, never metakit.episodes, metakit.plot or a command line."""
+    import ast
+
+    import metakit.data
+
+    allowed = ("metakit.data", "metakit.paths")
+    for path in sorted(Path(metakit.data.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+                [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            for name in names:
+                if name == "metakit" or name.startswith("metakit."):
+                    assert name.startswith(allowed), f"{path.name}:{node.lineno} imports {name}"

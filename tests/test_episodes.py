@@ -139,3 +139,62 @@ def test_augment_with_zero_ranges_is_the_identity() -> None:
     still = EpisodeSampler(images, 5, 1, 2, seed=1, augment=AffineJitter(0, 0, 0, 0)).sample(3)
     assert torch.allclose(plain.support, still.support, atol=1e-5)
     assert torch.allclose(plain.query, still.query, atol=1e-5)
+
+
+# ------------------------------------------------------------------ pinned streams
+def pinned_images() -> np.ndarray:
+    return (np.arange(12 * 20 * 28 * 28) % 251).astype(np.uint8).reshape(12, 20, 28, 28)
+
+
+def test_image_episodes_are_pinned() -> None:
+    """The indices the samplers drew before metakit.episodes became a package, to the letter:
+    the same seed must keep giving the same episodes (and so the same figures)."""
+    sampler = EpisodeSampler(pinned_images(), ways=3, shots=2, queries=1, seed=7, rotations=True)
+    classes, drawers = sampler.episode_indices(5)
+    assert classes.tolist() == [39, 20, 3]
+    assert drawers.tolist() == [[13, 7, 11], [8, 18, 16], [15, 1, 10]]
+    batch = EpisodeSampler(pinned_images(), ways=2, shots=1, queries=1, seed=0, augment=True).sample(2)
+    assert batch.classes.tolist() == [[6, 1], [4, 5]]
+    assert round(float(batch.support.sum()), 3) == 1317.54 and round(float(batch.query.sum()), 3) == 1384.111
+
+
+def test_text_and_embedding_episodes_are_pinned() -> None:
+    from metakit.episodes import EmbeddingEpisodeSampler, TextEpisodeSampler
+    from metakit.textdata import load_intents
+
+    collection = load_intents()
+    text = TextEpisodeSampler(collection, ways=3, shots=(1, 2), queries=2, seed=3)
+    episode = text.episode(4)
+    assert episode.classes.tolist() == [15, 11, 5]
+    assert episode.support_index.tolist() == [618, 451, 217]
+    assert episode.query_index.tolist() == [620, 621, 443, 453, 236, 203]
+    first = text.sample()
+    assert first.classes.tolist() == [38, 20, 31] and first.support_index.tolist() == [1532, 833, 1263]
+    embeddings = torch.arange(len(collection) * 4, dtype=torch.float32).reshape(len(collection), 4)
+    sampler = EmbeddingEpisodeSampler(embeddings, collection.labels, ways=2, shots=(1, 3), queries=1, seed=5,
+                                      shuffle_features=True)
+    batch = sampler.batch(2, 2)
+    assert batch.classes.tolist() == [[7, 11], [23, 19]]
+    assert batch.support[:, :, 0].tolist() == [[-1121.0, -1173.0, -1273.0, -1785.0, -1901.0, -1781.0],
+                                               [3740.0, 3816.0, 3684.0, 3080.0, 3076.0, 3048.0]]
+    assert batch.query[:, :, 1].tolist() == [[1278.0, 1822.0], [-3783.0, -3043.0]]
+
+
+def test_every_sampler_shares_the_stream_interface() -> None:
+    """episodes(start, count) is what sample(batch_size) walks, for images, text and embeddings."""
+    from metakit.episodes import EmbeddingEpisodeSampler, EpisodeStream, TextEpisodeSampler
+    from metakit.textdata import load_intents
+
+    collection = load_intents()
+    samplers = [EpisodeSampler(pinned_images(), ways=3, shots=1, queries=1, seed=2),
+                TextEpisodeSampler(collection, ways=3, shots=1, queries=1, seed=2),
+                EmbeddingEpisodeSampler(torch.randn(len(collection), 4), collection.labels, ways=3, shots=1,
+                                        queries=1, seed=2)]
+    for sampler in samplers:
+        assert isinstance(sampler, EpisodeStream)
+        sampler.reset(3)
+        walked = list(sampler.batches(2, count=2))
+        expected = [sampler.episodes(3, 2), sampler.episodes(5, 2)]
+        for got, want in zip(walked, expected):
+            assert torch.equal(got.classes if hasattr(got, "classes") else torch.stack([e.classes for e in got]),
+                               want.classes if hasattr(want, "classes") else torch.stack([e.classes for e in want]))

@@ -432,7 +432,7 @@ def test_unknown_split(tmp_path: Path) -> None:
 def run_cli(*argv: str) -> int:
     import argparse
 
-    from metakit.data.cli import add_data_commands
+    from metakit.cli.data import add_data_commands
 
     parser = argparse.ArgumentParser()
     add_data_commands(parser.add_subparsers(dest="command", required=True))

@@ -18,25 +18,16 @@ How an assignment arranges episodes further (hw1's MANN layout, for example) is 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 import torch
 
-from metakit.augment import AffineJitter, warp
 from metakit.data.charset import CharacterSet
+from metakit.episodes.augment import AffineJitter, warp
+from metakit.episodes.index import GridIndexer, episode_seed
+from metakit.episodes.stream import EpisodeStream
 
-_MIX_A = 0x9E3779B97F4A7C15
-_MIX_B = 0xBF58476D1CE4E5B9
-_MASK = (1 << 63) - 1
 _AUGMENT_SALT = 0x5EED_A11F  # distortions draw from their own stream: episodes stay the same
-
-
-def episode_seed(seed: int, index: int) -> int:
-    """A 63-bit seed for episode ``index`` of a sampler seeded with ``seed``."""
-    x = (seed * _MIX_A + (index + 1) * _MIX_B) & _MASK
-    x ^= x >> 31
-    return (x * _MIX_A) & _MASK
 
 
 @dataclass
@@ -90,7 +81,7 @@ def _way_labels(images: torch.Tensor) -> torch.Tensor:
     return torch.arange(n, device=images.device).view(1, n, 1).expand(b, n, k).contiguous()
 
 
-class EpisodeSampler:
+class EpisodeSampler(EpisodeStream):
     """Seeded N-way K-shot Q-query episodes over a :class:`CharacterSet` (or its images array).
 
     Args:
@@ -104,6 +95,9 @@ class EpisodeSampler:
             means its default ranges), drawn from episode ``i``'s own stream. For training
             samplers only; the classes, drawers and order of every episode are unchanged.
         device: where the returned tensors live; images move as uint8, then become float.
+
+    The stream methods (``sample``, ``batches``, ``reset``) are those of
+    :class:`~metakit.episodes.stream.EpisodeStream`.
     """
 
     def __init__(
@@ -143,17 +137,13 @@ class EpisodeSampler:
         self.augment = AffineJitter() if augment is True else (augment or None)
         self.device = torch.device(device)
         self.num_classes = num_classes
+        self.indexer = GridIndexer(num_classes, drawers, ways, shots, queries, self.seed)
         self._next = 0
 
     # ------------------------------------------------------------------ indices
     def episode_indices(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Classes ``[N]`` and drawers ``[N, K+Q]`` of episode ``index`` (pure function of seed)."""
-        gen = torch.Generator().manual_seed(episode_seed(self.seed, index))
-        classes = torch.randperm(self.num_classes, generator=gen)[: self.ways]
-        drawers_total = int(self.images.shape[1])
-        keys = torch.rand(self.ways, drawers_total, generator=gen)
-        drawers = keys.argsort(dim=1)[:, : self.shots + self.queries]
-        return classes, drawers
+        return self.indexer.indices(index)
 
     def distortions(self, index: int) -> torch.Tensor | None:
         """Affine maps ``[N, K+Q, 2, 3]`` of episode ``index``'s images (None without ``augment``)."""
@@ -187,23 +177,6 @@ class EpisodeSampler:
         drawers = torch.stack([d for _, d in pairs])
         theta = None if self.augment is None else torch.stack([self.distortions(i) for i in range(start, start + count)])
         return self._assemble(classes, self._gather(classes, drawers), theta)
-
-    def sample(self, batch_size: int) -> Episodes:
-        """The next ``batch_size`` episodes of this sampler's stream."""
-        batch = self.episodes(self._next, batch_size)
-        self._next += batch_size
-        return batch
-
-    def batches(self, batch_size: int, count: int | None = None) -> Iterator[Episodes]:
-        """Yield ``count`` batches (forever when None) from the stream."""
-        produced = 0
-        while count is None or produced < count:
-            yield self.sample(batch_size)
-            produced += 1
-
-    def reset(self, position: int = 0) -> None:
-        """Rewind (or skip) the stream to episode ``position``."""
-        self._next = position
 
     def _assemble(self, classes: torch.Tensor, picked: torch.Tensor, theta: torch.Tensor | None) -> Episodes:
         picked = picked.to(self.device, non_blocking=True)

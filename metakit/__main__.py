@@ -79,7 +79,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         print(f"grader error: {len(errors)} test(s) failed on the grading side, not in student code; "
               f"regrade them once the cause is fixed (details in {out / 'instructor.log'}):", file=sys.stderr)
         for student, test in errors[:20]:
-            cause = (test.get("instructor_details") or "").strip().splitlines()
+            cause = test.instructor_details.strip().splitlines()
             print(f"  {student} / {test['name']}: {cause[0][:300] if cause else 'see the log'}", file=sys.stderr)
         return EXIT_GRADER_ERROR
     return 0

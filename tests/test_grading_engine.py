@@ -334,23 +334,23 @@ def cross_entropy(logits, labels):
         assert grader.describe_isolation() == describe_isolation(grader.mode)
         assert grader.describe_isolation().startswith(f"isolation: {grader.mode} - ")
         stopped = grader.grade(Submission("wrong-ce", wrong_ce), first_failure=True)
-        names = [t["name"] for t in stopped.tests]
+        names = [t.name for t in stopped.tests]
         assert names == ["test_softmax_values", "test_softmax_large_logits", "test_softmax_last_axis",
                          "test_cross_entropy_value"], names
-        assert [t["passed"] for t in stopped.tests] == [True, True, True, False]
+        assert [t.passed for t in stopped.tests] == [True, True, True, False]
         whole = grader.grade(Submission("wrong-ce", wrong_ce))
-        assert len(whole.tests) == 6 and [t["passed"] for t in whole.tests] == [True, True, True, False, False, True]
+        assert len(whole.tests) == 6 and [t.passed for t in whole.tests] == [True, True, True, False, False, True]
         again = grader.grade(Submission("correct", REFERENCE), only=["test_cross_entropy_value"])
-        assert [t["passed"] for t in again.tests] == [True]
+        assert [t.passed for t in again.tests] == [True]
         # With first_failure, the tests run in the order `only` gives (the validity tool puts the
         # mutated function's tests first); without it, in collection order.
         order = ["test_cross_entropy_value", "test_softmax_values", "test_softmax_last_axis"]
         first = grader.grade(Submission("wrong-ce", wrong_ce), only=order, first_failure=True)
-        assert [(t["name"], t["passed"]) for t in first.tests] == [("test_cross_entropy_value", False)]
+        assert [(t.name, t.passed) for t in first.tests] == [("test_cross_entropy_value", False)]
         every = grader.grade(Submission("wrong-ce", wrong_ce), only=order[::-1], first_failure=True)
-        assert [t["name"] for t in every.tests] == order[::-1][:3] and not every.tests[-1]["passed"]
+        assert [t.name for t in every.tests] == order[::-1][:3] and not every.tests[-1].passed
         plain = grader.grade(Submission("wrong-ce", wrong_ce), only=order)
-        assert [t["name"] for t in plain.tests] == ["test_softmax_values", "test_softmax_last_axis",
+        assert [t.name for t in plain.tests] == ["test_softmax_values", "test_softmax_last_axis",
                                                      "test_cross_entropy_value"]
     finally:
         grader.close()

@@ -118,7 +118,7 @@ def test_every_worker_reads_the_shared_folder(tmp_path: Path, monkeypatch: pytes
     finally:
         grader.close()
     for result in (graded, again):
-        assert [(t["name"], t["points"]) for t in result.tests] == [("test_the_worker_reads_the_shared_folder", 1)], \
+        assert [(t.name, t.points) for t in result.tests] == [("test_the_worker_reads_the_shared_folder", 1)], \
             result.tests
     calls = (tmp_path / "calls.txt").read_text().splitlines()
     assert calls == ["made"], "the [shared] function runs once a grading run, not once a submission"

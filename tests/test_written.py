@@ -21,7 +21,7 @@ from metakit.__main__ import main
 from metakit.grading import authoring
 from metakit.grading.release import assignments, generate_release
 from metakit.grading.report import summary_table, write_reports
-from metakit.grading.runner import Graded
+from metakit.grading.records import Graded, TestRecord
 from metakit.grading.written import (ANSWER_STUB, RubricError, WrittenQuestion, answer_text, read_answers,
                                      read_questions)
 from metakit.grading.written_scores import WrittenBook, WrittenScore, maxima
@@ -174,8 +174,8 @@ def submission(answers: dict[str, str], path: Path) -> Path:
 
 
 def fake_graded(student: str, points: list[float]) -> Graded:
-    tests = [{"name": f"test_{i}", "title": f"Test {i}", "points": p, "max_points": 2.0, "passed": p == 2.0,
-              "message": "" if p == 2.0 else "wrong", "visibility": "visible", "execution_time": 0.1}
+    tests = [TestRecord(name=f"test_{i}", file="test_a.py", title=f"Test {i}", points=p, max_points=2.0,
+                        passed=p == 2.0, message="" if p == 2.0 else "wrong", execution_time=0.1)
              for i, p in enumerate(points)]
     return Graded(student, tests, seconds=1.0)
 

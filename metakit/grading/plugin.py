@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from metakit.grading.errors import GRADER_ERROR_MESSAGE, GraderError, GradingFailure, PartialCredit, StudentProblem
+from metakit.grading.records import TestRecord, TestSpec
 from metakit.grading.sandbox import Limits, SandboxConfig, Zygote, choose_isolation, worker_seed
 from metakit.grading.session import StudentSession
 
@@ -48,22 +49,22 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_RECORDS_KEY] = {}
 
 
-def test_spec(item: pytest.Item) -> dict:
+def test_spec(item: pytest.Item) -> TestSpec:
     """Name, title, points and limits of a hidden test, from its ``@graded`` mark."""
     mark = item.get_closest_marker("metakit")
     kwargs = dict(mark.kwargs) if mark else {}
     doc = (getattr(item, "function", None).__doc__ or "").strip() if hasattr(item, "function") else ""
-    return {
-        "name": item.name,
-        "file": Path(str(item.fspath)).name,
-        "title": doc.splitlines()[0] if doc else item.name.replace("_", " "),
-        "max_points": kwargs.get("points", 0.0),
-        "timeout": kwargs.get("timeout", 30.0),
-        "memory_mb": kwargs.get("memory_mb", 3072),
-        "threads": kwargs.get("threads", 1),
-        "visibility": kwargs.get("visibility", "visible"),
-        "graded": mark is not None,
-    }
+    return TestSpec(
+        name=item.name,
+        file=Path(str(item.fspath)).name,
+        title=doc.splitlines()[0] if doc else item.name.replace("_", " "),
+        max_points=kwargs.get("points", 0.0),
+        timeout=kwargs.get("timeout", 30.0),
+        memory_mb=kwargs.get("memory_mb", 3072),
+        threads=kwargs.get("threads", 1),
+        visibility=kwargs.get("visibility", "visible"),
+        graded=mark is not None,
+    )
 
 
 @pytest.fixture
@@ -73,7 +74,7 @@ def student(request: pytest.FixtureRequest):
     if not folder:
         pytest.fail("the student fixture needs --metakit-submission", pytrace=False)
     spec = test_spec(request.node)
-    limits = Limits(wall_s=spec["timeout"], memory_mb=spec["memory_mb"], threads=spec["threads"])
+    limits = Limits(wall_s=spec.timeout, memory_mb=spec.memory_mb, threads=spec.threads)
     sandbox = _sandbox(config)
     intake_file = Path(folder) / "intake.json"
     load_report = json.loads(intake_file.read_text()) if intake_file.exists() else {}
@@ -161,21 +162,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         return
     if item.nodeid in records:
         return
-    points, message, details, grader_error = classify(call.excinfo, spec["max_points"], call.when)
-    if not spec["graded"]:
+    points, message, details, grader_error = classify(call.excinfo, spec.max_points, call.when)
+    if not spec.graded:
         points, message = 0.0, "this hidden test has no @graded mark (instructor: add one)"
     started = item.stash.get(_START_KEY, time.monotonic())
     session = item.stash.get(_SESSION_KEY, None)
     tails = session.output_so_far() if session is not None else ""
-    records[item.nodeid] = {
-        **spec,
-        "points": points,
-        "passed": points >= spec["max_points"] and call.excinfo is None,
-        "grader_error": grader_error,
-        "message": message,
-        "instructor_details": details + (f"\nworker output (tail):\n{tails[-2000:]}" if tails else ""),
-        "execution_time": round(time.monotonic() - started, 3),
-    }
+    details += f"\nworker output (tail):\n{tails[-2000:]}" if tails else ""
+    records[item.nodeid] = TestRecord.ran(spec, points, message, details, grader_error,
+                                          time.monotonic() - started, full=call.excinfo is None)
 
 
 _START_KEY = pytest.StashKey[float]()
@@ -194,4 +189,5 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     records = dict(session.config.stash[_RECORDS_KEY])
     collected = records.pop("__collected__", [])
-    Path(target).write_text(json.dumps({"collected": collected, "tests": list(records.values())}, indent=1))
+    Path(target).write_text(json.dumps({"collected": [spec.to_dict() for spec in collected],
+                                        "tests": [record.to_dict() for record in records.values()]}, indent=1))

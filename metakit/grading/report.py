@@ -22,7 +22,7 @@ from pathlib import Path
 
 from metakit.grading.late import LATE_COLUMNS, LatePolicy, Lateness, csv_cells
 from metakit.grading.late import feedback_lines as late_feedback
-from metakit.grading.runner import Graded
+from metakit.grading.records import Graded, TestRecord
 from metakit.grading.visibility import WITHHELD_BEFORE_DEADLINE, split_tests, withheld_line
 from metakit.grading.written_scores import BOOK_FILE, QuestionMax, WrittenBook, load_book
 
@@ -36,14 +36,14 @@ def gradescope_results(graded: Graded, written: WrittenBook | None = None) -> di
     tests = []
     for t in graded.tests:
         tests.append({
-            "name": f"{t['title']} ({t['name']})",
-            "score": t["points"],
-            "max_score": t["max_points"],
-            "status": "passed" if t["passed"] else "failed",
-            "output": t["message"] or "passed",
-            **({"tags": ["grader error"]} if t.get("grader_error") else {}),
-            "visibility": t["visibility"],
-            "execution_time": t.get("execution_time", 0.0),
+            "name": f"{t.title} ({t.name})",
+            "score": t.points,
+            "max_score": t.max_points,
+            "status": "passed" if t.passed else "failed",
+            "output": t.message or "passed",
+            **({"tags": ["grader error"]} if t.grader_error else {}),
+            "visibility": t.visibility,
+            "execution_time": t.execution_time,
         })
     score, max_score = graded.score, graded.max_score
     if written is not None and written.of(graded.student):
@@ -112,7 +112,7 @@ def feedback_markdown(graded: Graded, hw: str, written: WrittenBook | None = Non
                       withheld: frozenset[str] = WITHHELD_BEFORE_DEADLINE, policy: LatePolicy | None = None) -> str:
     """A student's feedback: the tests ``withheld`` (by visibility) are counted, never shown."""
     tests, hidden = split_tests(graded.tests, withheld)
-    score, max_score = sum(t["points"] for t in tests), sum(t["max_points"] for t in tests)
+    score, max_score = sum(t.points for t in tests), sum(t.max_points for t in tests)
     lines = [f"# {hw}: feedback for {graded.student}", ""]
     if hidden:
         lines += [f"**Score on the tests shown: {score:g} / {max_score:g}**", "", withheld_line(hidden), ""]
@@ -127,16 +127,16 @@ def feedback_markdown(graded: Graded, hw: str, written: WrittenBook | None = Non
                            max_score + _written_max(shown_written))
     lines += ["## Tests", "", "| test | points | result |", "|---|---|---|"]
     for t in tests:
-        result = "passed" if t["passed"] else ("partial" if t["points"] > 0 else "failed")
-        if t.get("grader_error"):
+        result = "passed" if t.passed else ("partial" if t.points > 0 else "failed")
+        if t.grader_error:
             result = "not graded (grading error, not your fault)"
-        lines.append(f"| {t['title']} | {t['points']:g} / {t['max_points']:g} | {result} |")
-    failed = [t for t in tests if not t["passed"]]
+        lines.append(f"| {t.title} | {t.points:g} / {t.max_points:g} | {result} |")
+    failed = [t for t in tests if not t.passed]
     if failed:
         lines += ["", "## What to look at", ""]
         for t in failed:
-            lines += [f"### {t['title']} ({t['points']:g} / {t['max_points']:g})", "", "```",
-                      t["message"] or "failed", "```", ""]
+            lines += [f"### {t.title} ({t.points:g} / {t.max_points:g})", "", "```",
+                      t.message or "failed", "```", ""]
     if written is not None and written.questions:
         lines += [""] + written_markdown(graded.student, written)
     return "\n".join(lines) + "\n"
@@ -202,7 +202,7 @@ def _graded_record(graded: Graded) -> dict:
 
 
 def _graded_from_record(record: dict) -> Graded:
-    graded = Graded(**record)
+    graded = Graded(**{**record, "tests": [TestRecord.from_dict(test) for test in record["tests"]]})
     late = record.get("late")
     if late is not None:
         at = late.get("submitted_at")
@@ -246,14 +246,14 @@ def grades_csv(results: list[Graded], written: WrittenBook | None = None) -> str
     late policy's :data:`~metakit.grading.late.LATE_COLUMNS` (``final``: the total after the
     penalty; empty without a policy), ``autograded``, ``written`` (empty until a question is graded), ``total`` (autograded + written
     graded so far), ``max`` (autograded and written), ``grader_errors``."""
-    names = [t["name"] for t in results[0].tests] if results else []
+    names = [t.name for t in results[0].tests] if results else []
     questions = written.questions if written is not None else []
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(["student", *names, *(f"written:{q.grade_id}" for q in questions), *LATE_COLUMNS,
                      "autograded", "written", "total", "max", "grader_errors"])
     for graded in results:
-        points = {t["name"]: t["points"] for t in graded.tests}
+        points = {t.name: t.points for t in graded.tests}
         scores = written.of(graded.student) if written is not None else {}
         earned = _earned(written, graded.student)
         total = round(graded.score + (earned or 0), 4)
@@ -262,18 +262,18 @@ def grades_csv(results: list[Graded], written: WrittenBook | None = None) -> str
                          *(f"{scores[q.grade_id].points:g}" if q.grade_id in scores else "" for q in questions),
                          *csv_cells(graded.late, total), f"{graded.score:g}", "" if earned is None else f"{earned:g}",
                          f"{total:g}", f"{max_score:g}",
-                         " ".join(t["name"] for t in graded.grader_errors)])
+                         " ".join(t.name for t in graded.grader_errors)])
     return buffer.getvalue()
 
 
 def batch_meta(results: list[Graded], hw: str, written: WrittenBook | None = None) -> dict:
     """meta.json: the assignment, its tests (name, points, visibility), the maximum (autograded and
     written) and who had no notebook."""
-    tests = [{k: t[k] for k in ("name", "title", "max_points", "visibility")} for t in results[0].tests] if results else []
+    tests = [{k: getattr(t, k) for k in ("name", "title", "max_points", "visibility")} for t in results[0].tests] if results else []
     written_max = _written_max(written)
     return {"hw": hw, "tests": tests, "max_score": (results[0].max_score if results else 0.0) + written_max,
             "written_max": written_max,
-            "no_submission": [g.student for g in results if g.fatal and not any(t["points"] for t in g.tests)
+            "no_submission": [g.student for g in results if g.fatal and not any(t.points for t in g.tests)
                               and _no_notebook(g.fatal)]}
 
 
@@ -294,13 +294,13 @@ def instructor_log(results: list[Graded], hw: str) -> str:
             parts.append(f"late: submitted {at or 'unknown'} ({graded.late.source}), {days} late day(s), "
                          f"penalty {penalty}, final {final} (autograded)" + (f"; FLAG: {note}" if note else ""))
         for t in graded.tests:
-            status = "GRADER ERROR" if t.get("grader_error") else ("PASS" if t["passed"] else "FAIL")
-            parts.append(f"[{status}] {t['name']} {t['points']:g}/{t['max_points']:g} "
-                         f"({t.get('execution_time', 0):.1f} s)")
-            if t["message"]:
-                parts.append("    " + t["message"].replace("\n", "\n    "))
-            if t.get("instructor_details"):
-                parts.append("    --- details ---\n    " + t["instructor_details"].replace("\n", "\n    "))
+            status = "GRADER ERROR" if t.grader_error else ("PASS" if t.passed else "FAIL")
+            parts.append(f"[{status}] {t.name} {t.points:g}/{t.max_points:g} "
+                         f"({t.execution_time:.1f} s)")
+            if t.message:
+                parts.append("    " + t.message.replace("\n", "\n    "))
+            if t.instructor_details:
+                parts.append("    --- details ---\n    " + t.instructor_details.replace("\n", "\n    "))
         if graded.instructor_log.strip():
             parts.append("--- grading run output ---\n" + graded.instructor_log.strip())
     return "\n".join(parts) + "\n"
@@ -317,7 +317,7 @@ def summary_table(results: list[Graded], hw: str, written: WrittenBook | None = 
               f"  {'time':>7}")
     lines = [f"{hw}", header, "-" * len(header)]
     for g in results:
-        passed = sum(t["passed"] for t in g.tests)
+        passed = sum(t.passed for t in g.tests)
         earned = _earned(written, g.student)
         written_cell = "-" if not written_max else f"{'-' if earned is None else f'{earned:g}'} / {written_max:g}"
         total = f"{g.score + (earned or 0):g} / {g.max_score + written_max:g}"

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -28,7 +28,8 @@ from tqdm.auto import tqdm
 from metakit.grading.assignment import AssignmentConfig, load_config, prepare_shared
 from metakit.grading.errors import GRADER_ERROR_MESSAGE
 from metakit.grading.intake import intake, read_notebook
-from metakit.grading.late import TIMESTAMP_FILE, Lateness
+from metakit.grading.late import TIMESTAMP_FILE
+from metakit.grading.records import Graded, TestRecord, TestSpec
 from metakit.grading.sandbox import SandboxConfig, choose_isolation, describe_isolation
 from metakit.paths import REPO_ROOT
 
@@ -68,32 +69,6 @@ class Submission:
     problem: str | None = None
     timestamp_file: Path | None = None  # nbgrader's timestamp.txt for this submission, where it would be
     nbgrader_layout: bool = False  # from submitted/<student>/<hw>/, where timestamp.txt is expected
-
-
-@dataclass
-class Graded:
-    """The result of one submission."""
-
-    student: str
-    tests: list[dict]
-    notes: list[str] = field(default_factory=list)
-    fatal: str | None = None
-    instructor_log: str = ""
-    seconds: float = 0.0
-    late: Lateness | None = None  # what the late policy made of it (None: no policy)
-
-    @property
-    def score(self) -> float:
-        return round(sum(t["points"] for t in self.tests), 4)
-
-    @property
-    def max_score(self) -> float:
-        return round(sum(t["max_points"] for t in self.tests), 4)
-
-    @property
-    def grader_errors(self) -> list[dict]:
-        """The tests that failed on the grading side (they need a regrade, not the student)."""
-        return [t for t in self.tests if t.get("grader_error")]
 
 
 # --------------------------------------------------------------------------- finding submissions
@@ -169,22 +144,22 @@ class Grader:
         self.every_test = self._collect()
         self.collected = self.select(self.every_test, only)
 
-    def select(self, collected: list[dict], only: list[str] | None) -> list[dict]:
+    def select(self, collected: list[TestSpec], only: list[str] | None) -> list[TestSpec]:
         """The collected tests named in ``only`` (all when None), in collection order; unknown names
         raise a ValueError."""
         if not only:
             return collected
-        unknown = sorted(set(only) - {t["name"] for t in collected})
+        unknown = sorted(set(only) - {t.name for t in collected})
         if unknown:
             raise ValueError(f"no hidden test of {self.hw} is called {', '.join(unknown)}")
-        return [t for t in collected if t["name"] in only]
+        return [t for t in collected if t.name in only]
 
-    def _targets(self, tests: list[dict]) -> list[str]:
+    def _targets(self, tests: list[TestSpec]) -> list[str]:
         """pytest's arguments for ``tests``, which run in this order: the folder when they are every
         test in collection order, else their node ids."""
-        if [t["name"] for t in tests] == [t["name"] for t in self.every_test]:
+        if [t.name for t in tests] == [t.name for t in self.every_test]:
             return [str(self.tests_dir)]
-        return [f"{self.tests_dir / t['file']}::{t['name']}" for t in tests]
+        return [f"{self.tests_dir / t.file}::{t.name}" for t in tests]
 
     def close(self) -> None:
         shutil.rmtree(self.work, ignore_errors=True)
@@ -198,13 +173,13 @@ class Grader:
                **self.shared}  # the graders read the [shared] folders the workers see
         return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, cwd=self.work)
 
-    def _collect(self) -> list[dict]:
+    def _collect(self) -> list[TestSpec]:
         results = self.work / "collected.json"
         run = self._pytest(["--collect-only", "--metakit-results", str(results)], timeout=300)
         if not results.exists():
             raise RuntimeError(f"could not collect the hidden graders of {self.hw}:\n{run.stdout[-3000:]}{run.stderr[-3000:]}")
-        collected = json.loads(results.read_text())["collected"]
-        ungraded = [t["name"] for t in collected if not t["graded"]]
+        collected = [TestSpec.from_dict(spec) for spec in json.loads(results.read_text())["collected"]]
+        ungraded = [t.name for t in collected if not t.graded]
         if ungraded:
             raise RuntimeError(f"hidden tests without @graded in {self.hw}: {', '.join(ungraded)}")
         return collected
@@ -214,7 +189,7 @@ class Grader:
 
     @property
     def max_score(self) -> float:
-        return sum(t["max_points"] for t in self.collected)
+        return sum(t.max_points for t in self.collected)
 
     def grade(self, submission: Submission, only: list[str] | None = None, first_failure: bool = False) -> Graded:
         """Grade one submission on the grader's tests, or on those of them named in ``only`` (a
@@ -227,7 +202,7 @@ class Grader:
         started = time.monotonic()
         tests = self.select(self.collected, only)
         if first_failure and only:
-            tests.sort(key=lambda t: only.index(t["name"]))   # the likeliest to fail first: see metakit.grading.validity
+            tests.sort(key=lambda t: only.index(t.name))   # the likeliest to fail first: see metakit.grading.validity
         try:
             graded = self._grade(submission, tests, first_failure)
         except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
@@ -236,7 +211,7 @@ class Grader:
         graded.seconds = round(time.monotonic() - started, 2)
         return graded
 
-    def _grade(self, submission: Submission, tests: list[dict], first_failure: bool = False) -> Graded:
+    def _grade(self, submission: Submission, tests: list[TestSpec], first_failure: bool = False) -> Graded:
         if submission.notebook is None:
             return self._zeros(submission.student, submission.problem or "no notebook submitted", tests)
         folder = self.work / f"submission-{next(self._serial):05d}"  # never reused: no stale results.json
@@ -248,7 +223,7 @@ class Grader:
             graded.notes = result.notes
             return graded
         results_path = folder / "results.json"
-        budget = sum(t["timeout"] for t in tests) * 1.5 + 120
+        budget = sum(t.timeout for t in tests) * 1.5 + 120
         hide = [arg for path in self.hidden for arg in ("--metakit-hide", str(path))]
         data = [arg for path in self.data for arg in ("--metakit-data", str(path))]
         preload = [arg for entry in self.preload for arg in ("--metakit-preload", entry)]
@@ -261,32 +236,31 @@ class Grader:
             log = run.stdout[-6000:] + run.stderr[-6000:]
         except subprocess.TimeoutExpired:
             log = f"grader error: the grading run took more than {budget:.0f} s and was stopped"
-        records = json.loads(results_path.read_text())["tests"] if results_path.exists() else []
+        records = [TestRecord.from_dict(record) for record in json.loads(results_path.read_text())["tests"]] \
+            if results_path.exists() else []
         shutil.rmtree(folder, ignore_errors=True)
         return Graded(submission.student, self._complete(records, log, tests, first_failure), notes=result.notes,
                       instructor_log=log)
 
-    def _complete(self, records: list[dict], log: str, tests: list[dict], first_failure: bool = False) -> list[dict]:
+    def _complete(self, records: list[TestRecord], log: str, tests: list[TestSpec],
+                  first_failure: bool = False) -> list[TestRecord]:
         """One record per test graded, in collection order; a test with no record gets zero (with
         ``first_failure``, the tests after the first failed one are left out instead)."""
-        by_name = {r["name"]: r for r in records}
-        complete = []
+        by_name = {r.name: r for r in records}
+        complete: list[TestRecord] = []
         for spec in tests:
-            if first_failure and complete and not complete[-1]["passed"]:
+            if first_failure and complete and not complete[-1].passed:
                 break
-            record = by_name.get(spec["name"])
+            record = by_name.get(spec.name)
             if record is None:
-                record = {**spec, "points": 0.0, "passed": False, "execution_time": 0.0, "grader_error": True,
-                          "message": GRADER_ERROR_MESSAGE,
-                          "instructor_details": "grader error: this test did not run to the end (the grading "
-                                                "run was stopped)\n" + log[-2000:]}
+                record = TestRecord.zero(spec, GRADER_ERROR_MESSAGE, grader_error=True,
+                                         details="grader error: this test did not run to the end (the grading "
+                                                 "run was stopped)\n" + log[-2000:])
             complete.append(record)
         return complete
 
-    def _zeros(self, student: str, message: str, tests: list[dict], grader_error: bool = False) -> Graded:
-        records = [{**spec, "points": 0.0, "passed": False, "message": message, "instructor_details": "",
-                    "execution_time": 0.0, "grader_error": grader_error} for spec in tests]
-        return Graded(student, records, fatal=message)
+    def _zeros(self, student: str, message: str, tests: list[TestSpec], grader_error: bool = False) -> Graded:
+        return Graded(student, [TestRecord.zero(spec, message, grader_error) for spec in tests], fatal=message)
 
     def grade_all(self, submissions: list[Submission], jobs: int = 1, progress: bool = True,
                   only: list[list[str] | None] | None = None, first_failure: bool = False) -> list[Graded]:

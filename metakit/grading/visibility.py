@@ -15,6 +15,10 @@ the deadline"); ``grades.csv``, the Gradescope JSON and the instructor log alway
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from metakit.grading.records import TestRecord
 
 WITHHELD_BEFORE_DEADLINE = frozenset({"hidden", "after_due_date"})
 WITHHELD_AFTER_DEADLINE = frozenset({"hidden"})
@@ -29,21 +33,21 @@ def withheld_visibilities(deadline: datetime | None, now: datetime, show_hidden:
     return WITHHELD_BEFORE_DEADLINE
 
 
-def split_tests(tests: list[dict], withheld: frozenset[str]) -> tuple[list[dict], list[dict]]:
+def split_tests(tests: list[TestRecord], withheld: frozenset[str]) -> tuple[list[TestRecord], list[TestRecord]]:
     """(shown, withheld) test records, in their order."""
-    shown = [t for t in tests if t.get("visibility", "visible") not in withheld]
-    hidden = [t for t in tests if t.get("visibility", "visible") in withheld]
+    shown = [t for t in tests if t.visibility not in withheld]
+    hidden = [t for t in tests if t.visibility in withheld]
     return shown, hidden
 
 
-def withheld_line(hidden: list[dict]) -> str:
+def withheld_line(hidden: list[TestRecord]) -> str:
     """What the feedback says about the tests it does not show."""
-    after = sum(t.get("visibility") == "after_due_date" for t in hidden)
+    after = sum(t.visibility == "after_due_date" for t in hidden)
     never = len(hidden) - after
     parts = []
     if after:
         parts.append(f"{after} hidden test{'s' if after != 1 else ''}, shown after the deadline")
     if never:
         parts.append(f"{never} hidden test{'s' if never != 1 else ''} not shown in feedback")
-    points = sum(t["max_points"] for t in hidden)
+    points = sum(t.max_points for t in hidden)
     return f"{' and '.join(parts)} ({points:g} points, not in the score above)."

@@ -5,6 +5,8 @@
   the front door to :mod:`~metakit.data.official` (the official files), :mod:`~metakit.data.layout`
   (checking a folder or zip), :mod:`~metakit.data.download` and :mod:`~metakit.data.write`.
 * :mod:`metakit.data.splits`: splits by alphabet and by character, provably disjoint.
+* :mod:`metakit.data.protocols`: each assignment's train/val/test characters (hw1's and hw2's
+  ``load_data``).
 """
 from metakit.data.charset import CharacterSet
 

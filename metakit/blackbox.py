@@ -10,7 +10,8 @@ The student writes the three graded parts; this module never contains them:
 What the kit gives around them:
 
 * :func:`load_data`: train and test characters, disjoint: the embedded glyphs by default, real
-  Omniglot when asked, found by :func:`metakit.data.source.resolve` (see :func:`omniglot_split`).
+  Omniglot when asked, found by :func:`metakit.data.source.resolve` (see :func:`omniglot_split`);
+  the protocol itself is :func:`metakit.data.protocols.blackbox_data`.
 * :func:`train_blackbox`: Adam on meta-batches of fresh training episodes (tqdm bar), evaluation
   on the same held-out episodes every ``eval_every`` steps, curves for
   :func:`metakit.plot.learning_curves`.
@@ -25,7 +26,6 @@ What the kit gives around them:
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -34,10 +34,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from metakit.data.charset import CharacterSet
-from metakit.data.source import GLYPHS, MINIMAL, Characters, DataSource, load_characters
+# hw1's data protocol lives in metakit.data.protocols; its names stay here
+from metakit.data.protocols import DataSplit, fraction_split, glyph_split, omniglot_split  # noqa: F401
+from metakit.data.protocols import blackbox_data as load_data  # noqa: F401
 from metakit.data.source import omniglot_available  # noqa: F401 - part of this module's interface
-from metakit.data.source import resolve as resolve_source
 from metakit.device import device_of, resolve as resolve_device
 from metakit.episodes import Episodes, EpisodeSampler
 from metakit.paths import shared_omniglot_dir  # noqa: F401 - benchmarks name the folder through this module
@@ -46,106 +46,6 @@ BatchFn = Callable[[Episodes, torch.Generator], "tuple[torch.Tensor, torch.Tenso
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 IMAGE_PIXELS = 28 * 28
-
-
-# ============================================================================ data
-@dataclass(frozen=True)
-class DataSplit:
-    """Meta-training and meta-test characters (disjoint) and where they came from."""
-
-    train: CharacterSet
-    test: CharacterSet
-    source: str
-    description: str
-
-    def summary(self) -> str:
-        return (f"{self.source}: {self.train.num_characters} training characters, "
-                f"{self.test.num_characters} held-out test characters ({self.description})")
-
-
-def omniglot_split(folder: str | os.PathLike | DataSource | None = None, test_characters: int = 42,
-                   seed: int = 0) -> DataSplit:
-    """Real Omniglot, 28x28, split into meta-training and held-out meta-test characters.
-
-    ``folder`` goes to :func:`metakit.data.source.resolve` (None: ``"omniglot"``, wherever it is).
-
-    * The two official minimal splits: ``small1`` (136 characters) and ``small2`` (156) share 50
-      characters (their Greek and Latin alphabets, identical images), so they are joined with
-      :func:`metakit.data.splits.union` into 242 distinct characters first; a plain concatenation
-      would hold those 50 twice and could put one copy in training and the other in the test set.
-      The union is then split by character (:func:`metakit.data.splits.split_by_character`,
-      seeded, checked disjoint) into ``242 - test_characters`` meta-training and
-      ``test_characters`` held-out meta-test characters.
-    * The full background set with ``images_evaluation`` beside it: meta-training on the 964
-      background characters, meta-test on the 659 evaluation characters (other alphabets; the
-      Omniglot paper's protocol); ``test_characters`` is not used.
-    * The background set alone, or one folder or zip: split by character like the minimal splits.
-    """
-    from metakit.data.splits import split_by_alphabet, split_by_character
-
-    source = resolve_source("omniglot" if folder is None else folder)
-    loaded = load_characters(source)
-    if loaded.evaluation is not None:
-        train, test = split_by_alphabet(loaded.pool, loaded.evaluation)
-        return DataSplit(train, test, "omniglot",
-                         f"the {train.num_characters} background characters for meta-training, the "
-                         f"{test.num_characters} of images_evaluation (other alphabets) held out")
-    everything = loaded.pool
-    total = everything.num_characters
-    if not 0 < test_characters < total:
-        raise ValueError(f"test_characters must be in 1..{total - 1}; got {test_characters}")
-    train, test = split_by_character(everything, sizes=(total - test_characters, test_characters), seed=seed)
-    return DataSplit(train, test, "omniglot", f"{_pool_words(source, loaded)}, split by character into "
-                                              f"{train.num_characters} train / {test.num_characters} test "
-                                              f"(seed {seed})")
-
-
-def _pool_words(source: DataSource, loaded: Characters) -> str:
-    total = loaded.pool.num_characters
-    if source.kind != MINIMAL:
-        return f"{total} characters of {source.paths[0]}"
-    small1, small2 = loaded.parts
-    return (f"small1 ({small1.num_characters}) and small2 ({small2.num_characters}) share "
-            f"{small1.num_characters + small2.num_characters - total} characters: {total} distinct")
-
-
-def glyph_split(test_fraction: float = 0.2, seed: int = 0, **glyph_options) -> DataSplit:
-    """The kit's generated glyphs, split by character into train and held-out test characters."""
-    from metakit.data.glyphs import load_glyphs
-
-    return fraction_split(load_glyphs(**glyph_options), "glyphs", "generated characters", test_fraction, seed)
-
-
-def fraction_split(characters: CharacterSet, source: str, what: str, test_fraction: float = 0.2,
-                   seed: int = 0) -> DataSplit:
-    """``characters`` split by character: ``test_fraction`` of them held out (seeded, disjoint)."""
-    from metakit.data.splits import split_by_character
-
-    count = characters.num_characters
-    test_count = max(1, int(round(count * test_fraction)))
-    train, test = split_by_character(characters, sizes=(count - test_count, test_count), seed=seed)
-    return DataSplit(train, test, source, f"{count} {what} split {count - test_count}/{test_count} by character "
-                                          f"(seed {seed})")
-
-
-def load_data(source: str | os.PathLike | DataSource = "glyphs", seed: int = 0, **glyph_options) -> DataSplit:
-    """Meta-training and held-out meta-test characters, from :func:`metakit.data.source.resolve`.
-
-    ``"glyphs"`` (the default, always there), ``"omniglot"`` (real Omniglot, or an error naming
-    where it belongs), ``"auto"`` (Omniglot when found, glyphs otherwise), a path, or a
-    :class:`~metakit.data.source.DataSource`. The minimal splits, and the background set with
-    images_evaluation, are split as :func:`omniglot_split` says; glyphs, the background set alone
-    and any one Omniglot folder or zip are split 80/20 by character.
-
-    ``glyph_options`` go to :func:`metakit.data.glyphs.load_glyphs` (e.g. ``num_alphabets=5`` for
-    a small, quick set)."""
-    resolved = resolve_source(source)
-    if resolved.kind == GLYPHS:
-        return glyph_split(seed=seed, **glyph_options)
-    if resolved.kind == MINIMAL or resolved.evaluation is not None:
-        return omniglot_split(resolved, seed=seed)
-    return fraction_split(load_characters(resolved).pool, "omniglot", f"characters of {resolved.paths[0]}",
-                          seed=seed)
 
 
 # ====================================================================== evaluation

@@ -3,7 +3,8 @@
 What this module gives:
 
 * :func:`load_data`: training, validation and held-out test characters (real Omniglot when it is
-  there, the kit's glyphs otherwise).
+  there, the kit's glyphs otherwise); the protocol itself is
+  :func:`metakit.data.protocols.fewshot_data`.
 * :func:`task_batch`: episodes from :class:`~metakit.episodes.EpisodeSampler` as the list of tasks
   that the student's ``protonet_step`` and ``MAML.outer_step`` take.
 * A **functional conv4** for MAML: its parameters live in a plain dict (:func:`conv4_init`) and
@@ -28,7 +29,6 @@ Shapes (N ways, K shots, Q queries per class, D embedding size)::
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -40,10 +40,10 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from metakit.data.charset import CharacterSet
-from metakit.data.source import GLYPHS, MINIMAL, Characters, DataSource, load_characters
+# hw2's data protocol lives in metakit.data.protocols; its names stay here
+from metakit.data.protocols import FewShotData  # noqa: F401
+from metakit.data.protocols import fewshot_data as load_data  # noqa: F401
 from metakit.data.source import omniglot_available  # noqa: F401 - part of this module's interface
-from metakit.data.source import resolve as resolve_source
 from metakit.device import device_of, resolve as resolve_device
 from metakit.episodes import Episodes, EpisodeSampler
 from metakit.stats import format_ci, mean_ci95
@@ -52,91 +52,6 @@ Task = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 """(support_x [N*K, 1, 28, 28], support_y [N*K], query_x [N*Q, 1, 28, 28], query_y [N*Q])."""
 
 NUM_BLOCKS = 4
-
-
-# =========================================================================== data
-@dataclass(frozen=True)
-class FewShotData:
-    """Meta-training, validation and meta-test characters (pairwise disjoint) and their source."""
-
-    train: CharacterSet
-    val: CharacterSet
-    test: CharacterSet
-    source: str
-    description: str
-
-    def summary(self) -> str:
-        return (f"{self.source}: {self.train.num_characters} training, {self.val.num_characters} validation, "
-                f"{self.test.num_characters} held-out test characters ({self.description})")
-
-
-def load_data(source: str | os.PathLike | DataSource = "auto", val_characters: int = 12, test_characters: int = 50,
-              seed: int = 0) -> FewShotData:
-    """Characters for hw2, split so that train, validation and test never share a character.
-
-    ``source`` goes to :func:`metakit.data.source.resolve`: ``"auto"`` (real Omniglot when found,
-    glyphs otherwise), ``"omniglot"`` (an error when there is none), ``"glyphs"``, a path, or a
-    :class:`~metakit.data.source.DataSource`. What each kind gives:
-
-    * the two official minimal splits: joined with :func:`metakit.data.splits.union` (136 + 156
-      characters, of which 50 Greek and Latin ones are in both: 242 distinct characters, 8
-      alphabets), then split by character (seeded :func:`metakit.data.splits.split_by_character`)
-      into ``242 - val - test`` training, ``val_characters`` validation and ``test_characters``
-      held-out test characters. Test characters belong to alphabets seen in training, but no test
-      character is.
-    * the full background set with ``images_evaluation`` beside it (the Omniglot paper's protocol):
-      the 964 background characters split into training and ``val_characters`` validation ones;
-      the test set is all of images_evaluation (659 characters of 20 other alphabets), and
-      ``test_characters`` is not used.
-    * the background set alone, one Omniglot folder or zip, or the glyphs: split by character
-      into training, validation and test characters like the minimal splits.
-    """
-    from metakit.data.splits import split_by_character
-
-    resolved = resolve_source(source)
-    loaded = load_characters(resolved)
-    kind = "omniglot" if resolved.is_omniglot else "glyphs"
-    if loaded.evaluation is not None:
-        return _background_protocol(loaded, kind, val_characters, test_characters, seed)
-    count = loaded.pool.num_characters
-    train_characters = _check_sizes(count, val_characters, test_characters, count - val_characters - test_characters)
-    train, val, test = split_by_character(loaded.pool, sizes=(train_characters, val_characters, test_characters),
-                                          seed=seed)
-    return FewShotData(train, val, test, kind, f"{_describe(resolved, loaded)}, split by character (seed {seed})")
-
-
-def _check_sizes(count: int, val_characters: int, test_characters: int, train_characters: int) -> int:
-    if val_characters < 1 or test_characters < 1 or train_characters < 1:
-        raise ValueError(f"cannot hold out {val_characters} validation and {test_characters} test characters "
-                         f"of {count}")
-    return train_characters
-
-
-def _background_protocol(loaded: Characters, kind: str, val_characters: int, test_characters: int,
-                         seed: int) -> FewShotData:
-    """Background characters split into training and validation; images_evaluation is the test set."""
-    from metakit.data.splits import split_by_alphabet, split_by_character
-
-    background, test = split_by_alphabet(loaded.pool, loaded.evaluation)
-    count = background.num_characters
-    train_characters = _check_sizes(count, val_characters, test_characters, count - val_characters)
-    train, val = split_by_character(background, sizes=(train_characters, val_characters), seed=seed)
-    return FewShotData(train, val, test, kind,
-                       f"{count} background characters split by character into training and validation "
-                       f"(seed {seed}); test: the {test.num_characters} characters of images_evaluation "
-                       f"(other alphabets)")
-
-
-def _describe(source: DataSource, loaded: Characters) -> str:
-    """What the pool is, for :meth:`FewShotData.summary`."""
-    count = loaded.pool.num_characters
-    if source.kind == MINIMAL:
-        small1, small2 = loaded.parts
-        return (f"union of small1 ({small1.num_characters}) and small2 ({small2.num_characters}): "
-                f"{count} distinct characters")
-    if source.kind == GLYPHS:
-        return f"{count} generated characters"
-    return f"{count} characters of {source.paths[0]}"
 
 
 # =========================================================================== tasks

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from metakit import blackbox, fewshot, multitask
-from metakit.data import omniglot, source
+from metakit.data import download as downloader, omniglot, source
 from metakit.data.charset import CharacterSet
 from metakit.data.omniglot import LAYOUT, OfficialFile, OmniglotError, read_omniglot, write_official_layout
 from metakit.data.source import BACKGROUND, GLYPHS, MINIMAL, PATH, OmniglotNotFound, announce, resolve
@@ -61,7 +61,7 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         data = zip_tree(tree, folder / f"{SPLITS[split]}.zip", SPLITS[split]).read_bytes()
         monkeypatch.setitem(omniglot.OFFICIAL_FILES, split,
                             OfficialFile(f"{SPLITS[split]}.zip", len(data), hashlib.sha256(data).hexdigest()))
-    monkeypatch.setattr(omniglot, "_urlopen",
+    monkeypatch.setattr(downloader, "_urlopen",
                         lambda url: urllib.request.urlopen(folder.as_uri() + "/" + url.rsplit("/", 1)[-1]))
     return folder
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from metakit.data import omniglot
+from metakit.data import download as downloader, omniglot
 from metakit.data.charset import CharacterSet
 from metakit.data.omniglot import (
     OfficialFile,
@@ -460,7 +460,7 @@ def test_cli_errors_are_one_clear_line(tmp_path: Path, monkeypatch: pytest.Monke
     def offline(url: str) -> bytes:
         raise urllib.error.URLError("no network")
 
-    monkeypatch.setattr(omniglot, "_urlopen", offline)
+    monkeypatch.setattr(downloader, "_urlopen", offline)
     assert run_cli("omniglot", "--root", str(tmp_path / "dl"), "--download") == 2
     err = capsys.readouterr().err
     assert "cannot download https://github.com/brendenlake/omniglot/" in err and "--root" in err

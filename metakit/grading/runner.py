@@ -5,7 +5,7 @@ starts one sandboxed worker per hidden test. Submissions run ``jobs`` at a time;
 anything, the grader included, gets its messages and zeros, and the others go on.
 
 Before any student is graded, a probe worker is started the way every test's worker will be and
-must return a known answer (:func:`~metakit.grading.sandbox.choose_isolation`); when no isolation
+must return a known answer (:func:`~metakit.grading.isolation.choose_isolation`); when no isolation
 works, nothing is graded. A test that fails on the grading side is a grader error: the student is
 told so, and ``Graded.grader_errors`` lists it for the instructor and the exit code.
 """

@@ -1,7 +1,8 @@
 """The student worker: a fresh interpreter that loads one submission and answers requests.
 
-Started by :mod:`metakit.grading.sandbox` with limits on time, memory, output and processes
-(and, when the grader runs as root, as ``nobody`` in its own namespaces on an allow-listed root).
+Started by :mod:`metakit.grading.process` (see :mod:`metakit.grading.sandbox`) with limits on
+time, memory, output and processes (and, when the grader runs as root, as ``nobody`` in its own
+namespaces on an allow-listed root).
 It says ``ready`` before any student code exists in it, then serves requests read from one pipe
 and answers on another, in the npz + JSON format of :mod:`metakit.grading.wire`; the first request
 (``load``) brings the submission's cells, which it runs one by one.

@@ -17,6 +17,9 @@ Either way the worker then sets the test's resource limits, keeps only its three
 runs :func:`metakit.grading.worker.serve_forked`: from here on it is the same worker as a fresh one.
 The zygote answers ``kill`` (SIGKILL to the worker, pid 1 of its namespace, so all it forked dies
 too) and ``wait`` (its exit status) and hears only the grader.
+
+This module is the fork server's own code, run in its process. The grader's side (it starts the
+server and sends it these requests) is :class:`metakit.grading.children.Zygote`.
 """
 from __future__ import annotations
 

@@ -202,7 +202,7 @@ class Grader:
         started = time.monotonic()
         tests = self.select(self.collected, only)
         if first_failure and only:
-            tests.sort(key=lambda t: only.index(t.name))   # the likeliest to fail first: see metakit.grading.validity
+            tests.sort(key=lambda t: only.index(t.name))   # the likeliest to fail first: see metakit.grading.validity.probes
         try:
             graded = self._grade(submission, tests, first_failure)
         except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch

@@ -1,9 +1,11 @@
 """The assignments' data protocols: which characters go to training, validation and test.
 
-* hw2 (:mod:`metakit.fewshot`): :func:`fewshot_data` -> :class:`FewShotData` (meta-training,
-  validation and held-out test characters);
-* hw1 (:mod:`metakit.blackbox`): :func:`blackbox_data` -> :class:`DataSplit` (meta-training and
-  held-out test characters), with :func:`omniglot_split`, :func:`glyph_split` and
+Both return one type, :class:`CharacterSplit` (hw2 calls it ``FewShotData``, hw1 ``DataSplit``):
+
+* hw2 (:mod:`metakit.fewshot`): :func:`fewshot_data` (meta-training, validation and held-out test
+  characters);
+* hw1 (:mod:`metakit.blackbox`): :func:`blackbox_data` (meta-training and held-out test
+  characters; ``val`` is None), with :func:`omniglot_split`, :func:`glyph_split` and
   :func:`fraction_split`.
 
 Every split is by character or by alphabet (:mod:`metakit.data.splits`), so the parts never share a
@@ -20,22 +22,29 @@ from metakit.data.source import GLYPHS, MINIMAL, Characters, DataSource, load_ch
 from metakit.data.source import resolve as resolve_source
 
 
-# ====================================================================== hw2 (metakit.fewshot)
 @dataclass(frozen=True)
-class FewShotData:
-    """Meta-training, validation and meta-test characters (pairwise disjoint) and their source."""
+class CharacterSplit:
+    """Meta-training, (for hw2) validation and meta-test characters, pairwise disjoint, and their source."""
 
     train: CharacterSet
-    val: CharacterSet
     test: CharacterSet
     source: str
     description: str
+    val: CharacterSet | None = None  # hw1 has no validation characters
 
     def summary(self) -> str:
+        if self.val is None:
+            return (f"{self.source}: {self.train.num_characters} training characters, "
+                    f"{self.test.num_characters} held-out test characters ({self.description})")
         return (f"{self.source}: {self.train.num_characters} training, {self.val.num_characters} validation, "
                 f"{self.test.num_characters} held-out test characters ({self.description})")
 
 
+FewShotData = CharacterSplit  # hw2's name (metakit.fewshot)
+DataSplit = CharacterSplit  # hw1's name (metakit.blackbox)
+
+
+# ====================================================================== hw2 (metakit.fewshot)
 def fewshot_data(source: str | os.PathLike | DataSource = "auto", val_characters: int = 12, test_characters: int = 50,
                  seed: int = 0) -> FewShotData:
     """Characters for hw2, split so that train, validation and test never share a character.
@@ -68,7 +77,7 @@ def fewshot_data(source: str | os.PathLike | DataSource = "auto", val_characters
     train_characters = _check_sizes(count, val_characters, test_characters, count - val_characters - test_characters)
     train, val, test = split_by_character(loaded.pool, sizes=(train_characters, val_characters, test_characters),
                                           seed=seed)
-    return FewShotData(train, val, test, kind, f"{_describe(resolved, loaded)}, split by character (seed {seed})")
+    return FewShotData(train, test, kind, f"{_describe(resolved, loaded)}, split by character (seed {seed})", val=val)
 
 
 def _check_sizes(count: int, val_characters: int, test_characters: int, train_characters: int) -> int:
@@ -87,10 +96,10 @@ def _background_protocol(loaded: Characters, kind: str, val_characters: int, tes
     count = background.num_characters
     train_characters = _check_sizes(count, val_characters, test_characters, count - val_characters)
     train, val = split_by_character(background, sizes=(train_characters, val_characters), seed=seed)
-    return FewShotData(train, val, test, kind,
+    return FewShotData(train, test, kind,
                        f"{count} background characters split by character into training and validation "
                        f"(seed {seed}); test: the {test.num_characters} characters of images_evaluation "
-                       f"(other alphabets)")
+                       f"(other alphabets)", val=val)
 
 
 def _describe(source: DataSource, loaded: Characters) -> str:
@@ -106,20 +115,6 @@ def _describe(source: DataSource, loaded: Characters) -> str:
 
 
 # ====================================================================== hw1 (metakit.blackbox)
-@dataclass(frozen=True)
-class DataSplit:
-    """Meta-training and meta-test characters (disjoint) and where they came from."""
-
-    train: CharacterSet
-    test: CharacterSet
-    source: str
-    description: str
-
-    def summary(self) -> str:
-        return (f"{self.source}: {self.train.num_characters} training characters, "
-                f"{self.test.num_characters} held-out test characters ({self.description})")
-
-
 def omniglot_split(folder: str | os.PathLike | DataSource | None = None, test_characters: int = 42,
                    seed: int = 0) -> DataSplit:
     """Real Omniglot, 28x28, split into meta-training and held-out meta-test characters.

@@ -41,6 +41,7 @@ from metakit.data.source import omniglot_available  # noqa: F401 - part of this 
 from metakit.device import device_of, resolve as resolve_device
 from metakit.episodes import Episodes, EpisodeSampler
 from metakit.paths import shared_omniglot_dir  # noqa: F401 - benchmarks name the folder through this module
+from metakit.training import check_finite_loss, cosine_schedule
 
 BatchFn = Callable[[Episodes, torch.Generator], "tuple[torch.Tensor, torch.Tensor]"]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -183,7 +184,7 @@ def train_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn,
     test_sampler = EpisodeSampler(data.test, ways, shots, 1, seed=10_000 + seed)
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps) if cosine else None
+    schedule = cosine_schedule(optimizer, steps) if cosine else None
     result = TrainResult(label or f"{ways}-way {shots}-shot",
                          settings=dict(ways=ways, shots=shots, steps=steps, meta_batch=meta_batch, lr=lr,
                                        rotations=rotations, augment=augment, grad_clip=grad_clip, cosine=cosine, seed=seed,
@@ -197,9 +198,7 @@ def train_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn,
         images, labels = images.to(device), labels.to(device)
         predictions = model(images, labels)
         loss = loss_fn(predictions, labels)
-        if not torch.isfinite(loss.detach()):
-            raise FloatingPointError(f"the training loss became {float(loss.detach())} at step {step}; "
-                                     f"try a smaller learning rate (lr={lr:g})")
+        check_finite_loss(loss, step, lr)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if grad_clip is not None:

@@ -47,6 +47,7 @@ from metakit.data.source import omniglot_available  # noqa: F401 - part of this 
 from metakit.device import device_of, resolve as resolve_device
 from metakit.episodes import Episodes, EpisodeSampler
 from metakit.stats import format_ci, mean_ci95
+from metakit.training import cosine_schedule
 
 Task = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 """(support_x [N*K, 1, 28, 28], support_y [N*K], query_x [N*Q, 1, 28, 28], query_y [N*Q])."""
@@ -307,7 +308,7 @@ def train_protonet(protonet_step: ProtoNetStep, model: nn.Module, train_sampler:
     device = resolve_device(device)
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    schedule = _cosine(optimizer, iterations) if cosine else None
+    schedule = cosine_schedule(optimizer, iterations) if cosine else None
     history = History(name)
     val_batch = task_batch(val_sampler.episodes(0, val_tasks), device) if val_sampler is not None else None
     bar = tqdm(range(1, iterations + 1), desc=name, disable=not progress, leave=False)
@@ -374,7 +375,7 @@ def train_maml(maml: Any, train_sampler: EpisodeSampler, val_sampler: EpisodeSam
     """
     device = device_of(maml) if device is None else torch.device(device)
     history = History(name)
-    schedule = _cosine(maml.optimizer, iterations) if cosine else None
+    schedule = cosine_schedule(maml.optimizer, iterations) if cosine else None
     val_batch = task_batch(val_sampler.episodes(0, val_tasks), device) if val_sampler is not None else None
     bar = tqdm(range(1, iterations + 1), desc=name, disable=not progress, leave=False)
     for step in bar:
@@ -410,11 +411,6 @@ def evaluate_maml(maml: Any, sampler: EpisodeSampler, num_episodes: int = 600,
         tasks = task_batch(sampler.episodes(index, 1), device)
         accuracies.append(_unpack(maml.outer_step(tasks, train=False), "outer_step")[2])
     return Evaluation(name, np.asarray(accuracies), time.perf_counter() - started)
-
-
-def _cosine(optimizer: torch.optim.Optimizer, iterations: int) -> torch.optim.lr_scheduler.LRScheduler:
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: 0.5 * (1.0 + np.cos(np.pi * min(step, iterations) / max(1, iterations))))
 
 
 def _log(history: History, step: int, loss: float, support_acc: float, query_acc: float) -> None:

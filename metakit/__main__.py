@@ -80,7 +80,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
               f"regrade them once the cause is fixed (details in {out / 'instructor.log'}):", file=sys.stderr)
         for student, test in errors[:20]:
             cause = test.instructor_details.strip().splitlines()
-            print(f"  {student} / {test['name']}: {cause[0][:300] if cause else 'see the log'}", file=sys.stderr)
+            print(f"  {student} / {test.name}: {cause[0][:300] if cause else 'see the log'}", file=sys.stderr)
         return EXIT_GRADER_ERROR
     return 0
 

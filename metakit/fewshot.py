@@ -16,8 +16,9 @@ What this module gives:
 * Training and evaluation loops that call the student's ``protonet_step`` / ``outer_step``
   (tqdm, periodic validation, curves, seconds per iteration) and evaluation over many test
   episodes with a 95% confidence interval (:func:`metakit.stats.mean_ci95`).
-* Small inspection helpers (:func:`tensor_arrays`, :func:`grad_arrays`, :func:`load_tensors`) that
-  turn dicts of tensors into plain arrays, for the hidden graders.
+
+The hidden graders' tensor helpers (``tensor_arrays``, ``grad_arrays``, ``load_tensors``) live in
+:mod:`metakit.grading.harness`; this module does not import the grading package.
 
 Shapes (N ways, K shots, Q queries per class, D embedding size)::
 
@@ -431,7 +432,3 @@ def seconds_per_call(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1) -
         times.append(time.perf_counter() - started)
     return float(np.median(times))
 
-
-# =========================================================================== inspection helpers
-# One home for the grader tensor helpers (metakit.grading.harness); named here too, for hw2's users.
-from metakit.grading.harness import grad_arrays, load_tensors, tensor_arrays  # noqa: E402,F401

@@ -57,7 +57,7 @@ def test_sampler_with_replacement(student):
         repeats += len(set(task_ids.tolist())) < 3
     # P(a repeat among 3 uniform draws of 4 tasks) = 1 - 4*3*2/64 = 0.625: 150 calls give about 94
     check(60 <= repeats <= 125,
-          f"with 4 tasks and num_tasks=3, {repeats} of {calls} calls drew some task twice; independent draws with "
+          f"sample_task_batch: with 4 tasks and num_tasks=3, {repeats} of {calls} calls drew some task twice; independent draws with "
           f"replacement repeat a task in about 94 (62.5%) of them")
 
 
@@ -87,16 +87,16 @@ def test_sampler_examples(student):
     pooled = {t: [] for t in range(len(sizes))}
     for i, (t, idx) in enumerate(zip(task_ids.tolist(), examples)):
         expected = min(5, sizes[t])
-        check(len(idx) == expected, f"sampled task {i} (task {t}, {sizes[t]} examples) got {len(idx)} example "
+        check(len(idx) == expected, f"sample_task_batch: sampled task {i} (task {t}, {sizes[t]} examples) got {len(idx)} example "
                                     f"indices; expected min(batch_size=5, {sizes[t]}) = {expected}")
-        check(len(set(idx.tolist())) == len(idx), f"the example indices of one sampled task must be distinct "
+        check(len(set(idx.tolist())) == len(idx), f"sample_task_batch: the example indices of one sampled task must be distinct "
                                                   f"(drawn without replacement); got {sorted(idx.tolist())}")
-        check(idx.min() >= 0 and idx.max() < sizes[t], f"task {t} has {sizes[t]} examples, but example indices "
+        check(idx.min() >= 0 and idx.max() < sizes[t], f"sample_task_batch: task {t} has {sizes[t]} examples, but example indices "
                                                       f"{idx.min()}..{idx.max()} were drawn for it")
         pooled[t] += idx.tolist()
     counts = np.bincount(np.asarray(pooled[2], np.int64), minlength=sizes[2])
     p_value = chi_square_p_value(counts, np.full(sizes[2], 1 / sizes[2]))
-    check(p_value > P_MIN, f"the example indices of a 40-example task are not uniform over its examples "
+    check(p_value > P_MIN, f"sample_task_batch: the example indices of a 40-example task are not uniform over its examples "
                            f"(chi-square p = {p_value:.2g}; counts {counts.tolist()})")
     # every subset equally likely: each pair of examples is drawn together equally often
     _, examples = sample(student, [10], 3000, 3, seed=15)
@@ -107,7 +107,7 @@ def test_sampler_examples(student):
                 together[a, b] += a != b
     upper = together[np.triu_indices(10, 1)]
     p_pairs = chi_square_p_value(upper, np.full(upper.size, 1 / upper.size))
-    check(p_pairs > P_MIN, f"batches of 3 of a task's 10 examples should be uniform random subsets; some pairs of "
+    check(p_pairs > P_MIN, f"sample_task_batch: batches of 3 of a task's 10 examples should be uniform random subsets; some pairs of "
                            f"examples are drawn together far more often than others (chi-square p = {p_pairs:.2g})")
 
 
@@ -119,18 +119,18 @@ def test_sampler_return_types(student):
     check(kept.type in ("tuple", "list"), f"sample_task_batch should return a pair; it returned a {kept.type}")
     ids_ref = student.method(kept, "__getitem__", 0, keep=True)
     examples_ref = student.method(kept, "__getitem__", 1, keep=True)
-    check(ids_ref.type == "Tensor", f"task_ids should be a torch tensor; it is a {ids_ref.type}")
+    check(ids_ref.type == "Tensor", f"sample_task_batch: task_ids should be a torch tensor; it is a {ids_ref.type}")
     ids = student.method(kept, "__getitem__", 0)
     check(getattr(ids, "dtype", None) == np.int64 and np.shape(ids) == (6,),
-          f"task_ids should be an int64 tensor [6]; it is {getattr(ids, 'dtype', type(ids).__name__)} "
+          f"sample_task_batch: task_ids should be an int64 tensor [6]; it is {getattr(ids, 'dtype', type(ids).__name__)} "
           f"{list(np.shape(ids))}")
-    check(examples_ref.type == "list", f"example_ids should be a list of tensors; it is a {examples_ref.type}")
+    check(examples_ref.type == "list", f"sample_task_batch: example_ids should be a list of tensors; it is a {examples_ref.type}")
     for i in range(6):
         one = student.method(examples_ref, "__getitem__", i, keep=True)
-        check(one.type == "Tensor", f"example_ids[{i}] should be a torch tensor; it is a {one.type}")
+        check(one.type == "Tensor", f"sample_task_batch: example_ids[{i}] should be a torch tensor; it is a {one.type}")
         value = student.method(examples_ref, "__getitem__", i)
         check(getattr(value, "dtype", None) == np.int64 and np.ndim(value) == 1,
-              f"example_ids[{i}] should be a 1-d int64 tensor; it is {getattr(value, 'dtype', '?')} with shape "
+              f"sample_task_batch: example_ids[{i}] should be a 1-d int64 tensor; it is {getattr(value, 'dtype', '?')} with shape "
               f"{list(np.shape(value))}")
 
 

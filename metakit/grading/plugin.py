@@ -54,17 +54,10 @@ def test_spec(item: pytest.Item) -> TestSpec:
     mark = item.get_closest_marker("metakit")
     kwargs = dict(mark.kwargs) if mark else {}
     doc = (getattr(item, "function", None).__doc__ or "").strip() if hasattr(item, "function") else ""
-    return TestSpec(
-        name=item.name,
-        file=Path(str(item.fspath)).name,
-        title=doc.splitlines()[0] if doc else item.name.replace("_", " "),
-        max_points=kwargs.get("points", 0.0),
-        timeout=kwargs.get("timeout", 30.0),
-        memory_mb=kwargs.get("memory_mb", 3072),
-        threads=kwargs.get("threads", 1),
-        visibility=kwargs.get("visibility", "visible"),
-        graded=mark is not None,
-    )
+    limits = {key: kwargs[key] for key in ("timeout", "memory_mb", "threads", "visibility") if key in kwargs}
+    return TestSpec(name=item.name, file=Path(str(item.fspath)).name,
+                    title=doc.splitlines()[0] if doc else item.name.replace("_", " "),
+                    max_points=kwargs.get("points", 0.0), graded=mark is not None, **limits)  # TestSpec's defaults
 
 
 @pytest.fixture

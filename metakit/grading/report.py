@@ -253,7 +253,7 @@ def grades_csv(results: list[Graded], written: WrittenBook | None = None) -> str
     writer.writerow(["student", *names, *(f"written:{q.grade_id}" for q in questions), *LATE_COLUMNS,
                      "autograded", "written", "total", "max", "grader_errors"])
     for graded in results:
-        points = {t.name: t.points for t in graded.tests}
+        points = graded.points()
         scores = written.of(graded.student) if written is not None else {}
         earned = _earned(written, graded.student)
         total = round(graded.score + (earned or 0), 4)

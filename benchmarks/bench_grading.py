@@ -4,7 +4,11 @@ Submissions are the reference, the untouched release and variants of both, so th
 mix of passes, failures and exceptions a real class produces. Both runs use the same grader code
 in this process: the printed ratio is jobs-2 time over jobs-1 time.
 
-    python benchmarks/bench_grading.py [--count 20] [--hw hw_example]
+``--zygotes``: instead, --jobs 1 with the runner's lent zygotes (one for the whole batch,
+:mod:`metakit.grading.zygotes`) against the baseline of one zygote started by each submission's
+grading process (what the runner did before it lent them); the ratio is baseline over lent.
+
+    python benchmarks/bench_grading.py [--count 20] [--hw hw_example] [--zygotes]
 """
 from __future__ import annotations
 
@@ -29,8 +33,10 @@ def make_submissions(hw: str, count: int, folder: Path) -> None:
         (folder / f"student{i:02d}.ipynb").write_text(json.dumps(notebook))
 
 
-def timed_batch(hw: str, folder: Path, jobs: int) -> tuple[float, float]:
+def timed_batch(hw: str, folder: Path, jobs: int, lent_zygotes: bool = True) -> tuple[float, float]:
     grader = Grader(hw)
+    if not lent_zygotes:   # the baseline: each submission's grading process starts its own zygote
+        grader.zygotes = None
     try:
         started = time.perf_counter()
         results = grader.grade_all(find_submissions([folder], hw), jobs=jobs, progress=True)
@@ -44,8 +50,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=20)
     parser.add_argument("--hw", default="hw_example")
+    parser.add_argument("--zygotes", action="store_true", help="lent zygotes against one zygote per submission")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-grading-"))
+    if args.zygotes:
+        try:
+            make_submissions(args.hw, args.count, folder)
+            own, score_own = timed_batch(args.hw, folder, jobs=1, lent_zygotes=False)
+            lent, score_lent = timed_batch(args.hw, folder, jobs=1)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        assert score_own == score_lent, "the same submissions got different totals"
+        print(f"{args.count} submissions of {args.hw}, --jobs 1")
+        print(f"  a zygote per submission: {own:7.1f} s  ({own / args.count:.2f} s per submission)")
+        print(f"  lent zygotes:            {lent:7.1f} s  ({lent / args.count:.2f} s per submission)")
+        print(f"  speed-up (own / lent): {own / lent:.2f}x")
+        return
     try:
         make_submissions(args.hw, args.count, folder)
         one, score_one = timed_batch(args.hw, folder, jobs=1)

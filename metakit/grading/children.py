@@ -3,9 +3,10 @@
 * :class:`FreshChild`: a worker started as its own interpreter (through the jail, or as a plain
   process); the grader kills its process group.
 * :class:`ForkedChild`: a worker the fork server forked; the fork server waits for it and kills it.
-* :class:`Zygote`: the *grader side* of the fork server, one per graded submission: it starts the
-  server (in the same jail, with the same environment as a worker) and sends it ``spawn``,
-  ``wait`` and ``kill`` requests. The code that runs *inside* the fork server's process (it forks,
+* :class:`Zygote`: the *grader side* of the fork server: it starts the server (in the same jail,
+  with the same environment as a worker) and sends it ``spawn``, ``wait``, ``kill`` and ``reset``
+  requests; or, in a submission's grading process, it is attached to a server the runner started
+  and lends (:class:`metakit.grading.zygotes.ZygotePool`). The code that runs *inside* the fork server's process (it forks,
   enters the namespaces, drops privileges, answers those requests) is :mod:`metakit.grading.zygote`.
 
 :class:`metakit.grading.process.WorkerProcess` holds one of the two children as its ``proc``.
@@ -70,11 +71,15 @@ class ForkedChild:
 
 
 class Zygote:
-    """Grader side of the fork server (:mod:`metakit.grading.zygote`): started once per graded
-    submission exactly as a worker is (same jail, same environment), it forks each test's worker."""
+    """Grader side of the fork server (:mod:`metakit.grading.zygote`): started exactly as a worker is
+    (same jail, same environment), it forks each test's worker.
+
+    ``Zygote(config, mode)`` starts a server and owns it (``close`` kills it);
+    ``Zygote.attach(fd, log_path)`` talks to one that another process started and passed down as
+    the descriptor ``fd`` (``close`` only lets go of it)."""
 
     def __init__(self, config: SandboxConfig, mode: str, tmp_mb: int = 64) -> None:
-        self.mode, self.alive = mode, False
+        self.mode, self.alive, self.popen = mode, False, None
         self.dir = Path(tempfile.mkdtemp(prefix="metakit-zygote-"))
         os.chmod(self.dir, 0o700)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -107,12 +112,58 @@ class Zygote:
             self.close()
             raise GraderError(f"the zygote did not start ({mode} isolation)", output_tail=tail)
         self.control.settimeout(120)
+        self._ready(ready)
+
+    @classmethod
+    def attach(cls, fd: int, log_path: Path) -> "Zygote":
+        """The zygote whose control socket this process inherited as ``fd`` (it asks for its ``info``)."""
+        zygote = cls.__new__(cls)
+        zygote.mode, zygote.alive, zygote.popen, zygote.dir = "", False, None, None
+        zygote.log_path = Path(log_path)
+        try:
+            zygote.control = socket.socket(fileno=fd)
+        except (OSError, ValueError) as exc:
+            raise GraderError(f"no zygote on descriptor {fd}: {exc}") from None
+        zygote.control.settimeout(120)
+        zygote.alive = True
+        info = zygote._request({"op": "info"})
+        zygote.mode = str(info.get("mode", ""))
+        zygote._ready(info)
+        return zygote
+
+    def _ready(self, ready: dict) -> None:
         self.vm_mb = int(ready.get("vm_mb") or 0)
         self.preloaded = list(ready.get("preloaded") or [])
         for entry, error in (ready.get("preload_failed") or {}).items():  # for the instructor log
             print(f"metakit: the zygote could not preload {entry} ({error}); each worker imports it itself",
                   file=sys.stderr)
         self.alive = True
+
+    @property
+    def fd(self) -> int:
+        """The control socket's descriptor (to pass to a grading process, which attaches to it)."""
+        return self.control.fileno()
+
+    def reset(self) -> int:
+        """Kill every worker the zygote forked and still runs; skip any reply a grading process left
+        unread. How many workers were still alive; a GraderError when the zygote does not answer."""
+        nonce = os.urandom(8).hex()
+        from metakit.grading import zygote
+
+        if not self.alive:
+            raise GraderError("the zygote is not running")
+        try:
+            socket.send_fds(self.control, [json.dumps({"op": "reset", "nonce": nonce}).encode()], [])
+            for _ in range(64):
+                reply = json.loads(self.control.recv(zygote.MAX_MESSAGE) or b"null")
+                if reply is None:
+                    raise OSError("the zygote closed its socket")
+                if reply.get("nonce") == nonce:
+                    return int(reply.get("killed", 0))
+            raise OSError("no answer to reset")
+        except (OSError, ValueError) as exc:
+            self.alive = False
+            raise GraderError(f"the zygote stopped answering: {exc}", output_tail=self.log_tail()) from None
 
     def log_tail(self) -> str:
         try:
@@ -152,15 +203,17 @@ class Zygote:
             pass
 
     def close(self) -> None:
+        """Let go of the zygote; kill it too when this object started it."""
         self.alive = False
         try:
             self.control.close()
         except (OSError, AttributeError):
             pass
-        if getattr(self, "popen", None) is not None:
+        if self.popen is not None:
             _kill_group(self.popen)
             self.popen = None
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def _no_core_dumps() -> None:

@@ -37,7 +37,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--metakit-data", action="append", default=[], help="data path the worker may read")
     group.addoption("--metakit-isolation", default="auto", choices=["auto", "namespaces", "process"])
     group.addoption("--metakit-workers", default="fork", choices=["fork", "fresh"],
-                    help="fork each test's worker from one zygote per submission, or start a fresh interpreter")
+                    help="fork each test's worker from a zygote, or start a fresh interpreter")
+    group.addoption("--metakit-zygote-fd", type=int, default=None,
+                    help="control socket of a zygote the runner lends this run (else the run starts its own)")
+    group.addoption("--metakit-zygote-log", default=None, help="that zygote's log file")
     group.addoption("--metakit-preload", action="append", default=[],
                     help="module (or module:function) the zygote imports (calls) before it forks workers")
     group.addoption("--metakit-env", action="append", default=[],
@@ -86,13 +89,16 @@ _ZYGOTE_KEY = pytest.StashKey["Zygote | None"]()
 
 
 def _zygote(config: pytest.Config) -> "Zygote | None":
-    """This submission's fork server, started on first use; None for fresh workers, or when it
-    could not start (then every test starts a fresh worker, and the log says why)."""
+    """This submission's fork server: the one the runner lent (``--metakit-zygote-fd``), else one
+    started on first use; None for fresh workers, or when it could not start (then every test
+    starts a fresh worker, and the log says why)."""
     if _ZYGOTE_KEY not in config.stash:
         zygote = None
+        lent = config.getoption("--metakit-zygote-fd")
         if config.getoption("--metakit-workers") == "fork":
             try:
-                zygote = Zygote(_sandbox(config), _mode(config))
+                zygote = Zygote.attach(lent, Path(config.getoption("--metakit-zygote-log") or "")) \
+                    if lent is not None else Zygote(_sandbox(config), _mode(config))
             except GraderError as exc:
                 print(f"metakit: no zygote ({exc}); each test starts a fresh worker\n{exc.output_tail}")
         config.stash[_ZYGOTE_KEY] = zygote

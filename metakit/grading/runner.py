@@ -1,7 +1,8 @@
 """Grade a batch of submissions: intake, run the hidden graders per submission, collect records.
 
 Each submission is graded by its own pytest process (trusted: it never imports student code) that
-starts one sandboxed worker per hidden test. Submissions run ``jobs`` at a time; one that breaks
+starts one sandboxed worker per hidden test, forked by a zygote the runner lends it
+(:mod:`metakit.grading.zygotes`: one per submission graded at a time, reset between submissions). Submissions run ``jobs`` at a time; one that breaks
 anything, the grader included, gets its messages and zeros, and the others go on.
 
 Before any student is graded, a probe worker is started the way every test's worker will be and
@@ -11,6 +12,7 @@ told so, and ``Graded.grader_errors`` lists it for the instructor and the exit c
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -31,6 +33,7 @@ from metakit.grading.intake import intake, read_notebook
 from metakit.grading.late import TIMESTAMP_FILE
 from metakit.grading.records import Graded, TestRecord, TestSpec
 from metakit.grading.sandbox import SandboxConfig, choose_isolation, describe_isolation
+from metakit.grading.zygotes import ZygotePool
 from metakit.paths import REPO_ROOT
 
 PYTEST_INI = "[pytest]\naddopts =\npython_files = test_*.py\n"
@@ -130,6 +133,7 @@ class Grader:
         (self.tests_dir / "pytest.ini").write_text(PYTEST_INI)
         self.hidden = [*self.kit.private_paths(), self.work, *(extra_hidden or [])]
         self.workers = workers
+        self.zygotes: ZygotePool | None = None
         self._serial = itertools.count()
         self.preload = self.config.preload
         try:
@@ -138,6 +142,7 @@ class Grader:
             self.sandbox = SandboxConfig(hidden_paths=self.hidden, data_paths=self.data, isolation=isolation,
                                          workers=workers, preload=self.preload, env=self.shared)
             self.mode = choose_isolation(self.sandbox, report=report)
+            self.zygotes = ZygotePool(self.sandbox, self.mode) if workers == "fork" else None
         except Exception:
             self.close()
             raise
@@ -162,16 +167,20 @@ class Grader:
         return [f"{self.tests_dir / t.file}::{t.name}" for t in tests]
 
     def close(self) -> None:
+        if getattr(self, "zygotes", None) is not None:
+            self.zygotes.close()
         shutil.rmtree(self.work, ignore_errors=True)
 
-    def _pytest(self, extra: list[str], timeout: float, targets: list[str] | None = None) -> subprocess.CompletedProcess:
+    def _pytest(self, extra: list[str], timeout: float, targets: list[str] | None = None,
+                pass_fds: tuple[int, ...] = ()) -> subprocess.CompletedProcess:
         command = [sys.executable, "-m", "pytest", *(targets or [str(self.tests_dir)]), "-c", str(self.tests_dir / "pytest.ini"),
                    "--rootdir", str(self.tests_dir), "-p", "metakit.grading.plugin", "-p", "no:cacheprovider",
                    "--assert=plain", "-q", "--tb=no", "-W", "ignore", *extra]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(self.kit.root), os.environ.get("PYTHONPATH", "")]),
                "PYTHONDONTWRITEBYTECODE": "1", "METAKIT_DEVICE": "cpu",  # graders run on the CPU
                **self.shared}  # the graders read the [shared] folders the workers see
-        return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, cwd=self.work)
+        return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, cwd=self.work,
+                              pass_fds=pass_fds)
 
     def _collect(self) -> list[TestSpec]:
         results = self.work / "collected.json"
@@ -228,19 +237,25 @@ class Grader:
         data = [arg for path in self.data for arg in ("--metakit-data", str(path))]
         preload = [arg for entry in self.preload for arg in ("--metakit-preload", entry)]
         preload += [arg for name, folder in self.shared.items() for arg in ("--metakit-env", f"{name}={folder}")]
-        try:
-            run = self._pytest(["--metakit-submission", str(folder), "--metakit-results", str(results_path),
-                                "--metakit-isolation", self.mode, "--metakit-workers", self.workers,
-                                *hide, *data, *preload, *(["-x"] if first_failure else [])], timeout=budget,
-                               targets=self._targets(tests))
-            log = run.stdout[-6000:] + run.stderr[-6000:]
-        except subprocess.TimeoutExpired:
-            log = f"grader error: the grading run took more than {budget:.0f} s and was stopped"
+        with self._zygote() as zygote:
+            lent = ["--metakit-zygote-fd", str(zygote.fd), "--metakit-zygote-log", str(zygote.log_path)] if zygote else []
+            try:
+                run = self._pytest(["--metakit-submission", str(folder), "--metakit-results", str(results_path),
+                                    "--metakit-isolation", self.mode, "--metakit-workers", self.workers, *lent,
+                                    *hide, *data, *preload, *(["-x"] if first_failure else [])], timeout=budget,
+                                   targets=self._targets(tests), pass_fds=(zygote.fd,) if zygote else ())
+                log = run.stdout[-6000:] + run.stderr[-6000:]
+            except subprocess.TimeoutExpired:
+                log = f"grader error: the grading run took more than {budget:.0f} s and was stopped"
         records = [TestRecord.from_dict(record) for record in json.loads(results_path.read_text())["tests"]] \
             if results_path.exists() else []
         shutil.rmtree(folder, ignore_errors=True)
         return Graded(submission.student, self._complete(records, log, tests, first_failure), notes=result.notes,
                       instructor_log=log)
+
+    def _zygote(self):
+        """The zygote lent to one submission's grading process (None for fresh workers)."""
+        return self.zygotes.lend() if self.zygotes is not None else contextlib.nullcontext(None)
 
     def _complete(self, records: list[TestRecord], log: str, tests: list[TestSpec],
                   first_failure: bool = False) -> list[TestRecord]:

@@ -1,4 +1,4 @@
-"""The fork server: one per graded submission, it forks a fresh worker for each hidden test.
+"""The fork server: it forks a fresh worker for each hidden test.
 
 A fresh worker costs an interpreter start and ``import torch`` (about a second each test). The
 zygote pays that once: the grader starts it exactly like a worker (same jail, same environment),
@@ -16,7 +16,14 @@ test's limits and, by SCM_RIGHTS, the worker's ends of the two pipes and its out
 Either way the worker then sets the test's resource limits, keeps only its three descriptors, and
 runs :func:`metakit.grading.worker.serve_forked`: from here on it is the same worker as a fresh one.
 The zygote answers ``kill`` (SIGKILL to the worker, pid 1 of its namespace, so all it forked dies
-too) and ``wait`` (its exit status) and hears only the grader.
+too), ``wait`` (its exit status), ``info`` (what its ``ready`` said) and ``reset`` (kill every
+worker still alive, forget them all, and echo the request's ``nonce``), and hears only the grader.
+
+One zygote serves one submission at a time, and one after another: the grader lends it to a
+submission's grading process and resets it when that process ends (so no worker of one submission
+outlives its grading, and a reply the process left unread is skipped by the nonce). Nothing of a
+submission ever runs in the zygote itself: it only forks, and each worker is a fresh copy of the
+state it had before any submission.
 
 This module is the fork server's own code, run in its process. The grader's side (it starts the
 server and sends it these requests) is :class:`metakit.grading.children.Zygote`.
@@ -208,6 +215,7 @@ def spawn(request: dict, fds: list[int], mode: str, as_root: bool, control: sock
         if pid == 0:
             control.close()
             become_worker(request, fds, mode, as_root)
+        LIVE.add(pid)
         return pid
     report_r, report_w = os.pipe()
     middle = os.fork()
@@ -239,10 +247,12 @@ def spawn(request: dict, fds: list[int], mode: str, as_root: bool, control: sock
         os.waitpid(middle, 0)
         raise OSError("the worker's namespace could not be made")
     CHILDREN[int(text)] = middle
+    LIVE.add(int(text))
     return int(text)
 
 
 CHILDREN: dict[int, int] = {}   # worker pid -> the pid to wait for (itself, or its C)
+LIVE: set[int] = set()          # workers forked and not yet seen to exit
 
 
 def exit_status(pid: int, block: bool) -> int | None:
@@ -258,7 +268,31 @@ def exit_status(pid: int, block: bool) -> int | None:
     if waited != pid and code >= 128:      # C encodes the worker's signal as 128 + signal
         code = -(code - 128)
     STATUS[pid] = code
+    LIVE.discard(pid)
     return code
+
+
+def kill(pid: int, mode: str) -> int | None:
+    """SIGKILL the worker (its process group too in ``process`` mode) and reap it."""
+    for kill in ((lambda: os.killpg(pid, signal.SIGKILL)) if mode == "process" else None, lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            if kill is not None:
+                kill()
+        except (ProcessLookupError, PermissionError):
+            pass
+    return exit_status(pid, block=True)
+
+
+def reset(mode: str) -> int:
+    """Kill every worker still alive and forget every worker: the state before the first spawn.
+    Returns how many were still alive."""
+    alive = sorted(LIVE)
+    for pid in alive:
+        kill(pid, mode)
+    LIVE.clear()
+    CHILDREN.clear()
+    STATUS.clear()
+    return len(alive)
 
 
 STATUS: dict[int, int] = {}
@@ -268,15 +302,15 @@ def handle(message: dict, fds: list[int], mode: str, as_root: bool, control: soc
     op = message.get("op")
     if op == "spawn":
         return {"ok": True, "pid": spawn(message, fds, mode, as_root, control)}
+    if op == "reset":
+        return {"ok": True, "nonce": message.get("nonce"), "killed": reset(mode)}
+    if op == "info":
+        return {**READY, "ok": True}
     pid = int(message.get("pid", 0))
+    if pid not in LIVE and pid not in STATUS:
+        raise ValueError(f"no worker {pid} was forked since the last reset")
     if op == "kill":
-        for kill in ((lambda: os.killpg(pid, signal.SIGKILL)) if mode == "process" else None, lambda: os.kill(pid, signal.SIGKILL)):
-            try:
-                if kill is not None:
-                    kill()
-            except (ProcessLookupError, PermissionError):
-                pass
-        return {"ok": True, "status": exit_status(pid, block=True)}
+        return {"ok": True, "status": kill(pid, mode)}
     if op == "wait":
         return {"ok": True, "status": exit_status(pid, block=bool(message.get("block")))}
     raise ValueError(f"unknown zygote request {op!r}")
@@ -300,6 +334,9 @@ def serve(control: socket.socket, mode: str, as_root: bool) -> None:
                     pass
             reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         control.sendall(json.dumps(reply).encode())
+
+
+READY: dict[str, Any] = {}   # what this zygote said when it was ready (the ``info`` reply)
 
 
 def address_space_mb() -> int:
@@ -349,10 +386,12 @@ def main(argv: list[str] | None = None) -> None:
     preloaded, failed = preload([entry for entry in args.preload.split(",") if entry])
     gc.collect()
     gc.freeze()  # the cyclic GC of a forked worker leaves what was imported here alone: fewer copied pages
+    if args.mode == "process":
+        metakit.grading.worker.not_dumpable()  # a worker runs as this process's user here: it must not ptrace the zygote it came from
     control = socket.socket(fileno=args.control)
-    ready = {"ok": True, "stage": "ready", "python": sys.version.split()[0], "torch": torch.__version__,
-             "vm_mb": address_space_mb(), "preloaded": preloaded, "preload_failed": failed}
-    control.sendall(json.dumps(ready).encode())
+    READY.update({"ok": True, "stage": "ready", "mode": args.mode, "python": sys.version.split()[0], "torch": torch.__version__,
+                  "vm_mb": address_space_mb(), "preloaded": preloaded, "preload_failed": failed})
+    control.sendall(json.dumps(READY).encode())
     serve(control, args.mode, args.as_root)
 
 

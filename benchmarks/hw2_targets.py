@@ -11,7 +11,7 @@ notebook gets. The data is ``metakit.fewshot.load_data("omniglot")``: the union 
 minimal splits (242 characters), 180 training / 12 validation / 50 test characters.
 
 Run: ``nice python benchmarks/hw2_targets.py [--method protonet|maml] [--threads 2] [--episodes 600]
-[--set iterations=3000 augment=False]``
+[--set steps=3000 augment=False]``
 """
 from __future__ import annotations
 
@@ -71,13 +71,13 @@ def run_protonet(ref, data, episodes: int, progress: bool, overrides: dict) -> b
     model = fewshot.ProtoNetEmbedding(hidden=s["hidden"])
     train = EpisodeSampler(data.train, s["ways"], s["shots"], s["queries"], seed=0, rotations=True,
                            augment=s.get("augment", False))
-    history = fewshot.train_protonet(ref.protonet_step, model, train, None, iterations=s["iterations"],
+    history = fewshot.train_protonet(ref.protonet_step, model, train, None, steps=s["steps"],
                                      meta_batch=s["meta_batch"], lr=s["lr"], cosine=s.get("cosine", False),
                                      progress=progress)
     results = {shots: fewshot.evaluate_protonet(ref.protonet_step, model, EpisodeSampler(data.test, 5, shots, 15, seed=2),
                                                 episodes, progress=progress) for shots in (5, 1)}
     seconds = time.perf_counter() - started
-    print(f"  training {history.train_seconds:.0f} s ({history.seconds_per_iteration * 1000:.0f} ms per iteration), "
+    print(f"  training {history.seconds:.0f} s ({history.seconds_per_step * 1000:.0f} ms per step), "
           f"evaluation {sum(r.seconds for r in results.values()):.0f} s")
     return all([report("ProtoNet", shots, results[shots], seconds) for shots in (5, 1)])
 
@@ -90,11 +90,11 @@ def run_maml(ref, data, episodes: int, progress: bool, overrides: dict) -> bool:
                     learn_inner_lrs=s["learn_inner_lrs"], outer_lr=s["outer_lr"], first_order=s.get("first_order", False),
                     hidden=s["hidden"], seed=0)
     train = EpisodeSampler(data.train, 5, 1, s["queries"], seed=0, rotations=True, augment=s.get("augment", False))
-    history = fewshot.train_maml(maml, train, None, iterations=s["iterations"], meta_batch=s["meta_batch"],
+    history = fewshot.train_maml(maml, train, None, steps=s["steps"], meta_batch=s["meta_batch"],
                                  cosine=s.get("cosine", False), progress=progress)
     result = fewshot.evaluate_maml(maml, EpisodeSampler(data.test, 5, 1, 15, seed=2), episodes, progress=progress)
     seconds = time.perf_counter() - started
-    print(f"  training {history.train_seconds:.0f} s ({history.seconds_per_iteration * 1000:.0f} ms per iteration of "
+    print(f"  training {history.seconds:.0f} s ({history.seconds_per_step * 1000:.0f} ms per step of "
           f"{s['meta_batch']} tasks), evaluation {result.seconds:.0f} s")
     return report("MAML", 1, result, seconds)
 
@@ -106,7 +106,7 @@ def main() -> int:
     parser.add_argument("--episodes", type=int, default=600)
     parser.add_argument("--progress", action="store_true")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="override a notebook setting for an experiment, e.g. iterations=3000 augment=False")
+                        help="override a notebook setting for an experiment, e.g. steps=3000 augment=False")
     args = parser.parse_args()
     if not fewshot.omniglot_available():
         print("real Omniglot not found (both minimal splits belong in the shared folder; see metakit.paths)")

@@ -23,10 +23,10 @@ ProtoNet is also scored with test-time variants of the same embeddings (no retra
 ``ref`` (the reference: squared Euclidean to class means), ``cos`` (cosine to the class means),
 ``l2`` (embeddings L2-normalised, then the reference), ``cl2n`` (embeddings centred on the episode's
 support mean, then L2-normalised: SimpleShot's CL2N). ``--budget-s`` stops training after that many
-seconds (the schedule still spans ``iterations``; the table says where it stopped).
+seconds (the schedule still spans ``steps``; the table says where it stopped).
 
 Run: ``nice python benchmarks/new_alphabets.py [--method protonet|maml] [--threads 1] [--episodes 600]
-[--set iterations=2000 ways=20] [--budget-s 600] [--split-seed 0 | --test-alphabets Korean Greek]``
+[--set steps=2000 ways=20] [--budget-s 600] [--split-seed 0 | --test-alphabets Korean Greek]``
 """
 from __future__ import annotations
 
@@ -205,10 +205,10 @@ def train_protonet(ref, split: AlphabetSplit, s: dict, budget_s: float | None, p
     started = time.perf_counter()
     step = _budgeted(ref.protonet_step, budget_s, started)
     try:
-        history = fewshot.train_protonet(step, model, train, None, iterations=s["iterations"],
+        history = fewshot.train_protonet(step, model, train, None, steps=s["steps"],
                                          meta_batch=s["meta_batch"], lr=s["lr"], cosine=s.get("cosine", False),
                                          progress=progress)
-        done = history.iterations
+        done = history.steps
     except _OutOfBudget:
         done = train._next // s["meta_batch"] - 1
     return model, done, time.perf_counter() - started
@@ -231,9 +231,9 @@ def train_maml(ref, split: AlphabetSplit, s: dict, budget_s: float | None, progr
 
     maml.outer_step = step_within_budget
     try:
-        history = fewshot.train_maml(maml, train, None, iterations=s["iterations"], meta_batch=s["meta_batch"],
+        history = fewshot.train_maml(maml, train, None, steps=s["steps"], meta_batch=s["meta_batch"],
                                      cosine=s.get("cosine", False), progress=progress)
-        done = history.iterations
+        done = history.steps
     except _OutOfBudget:
         done = train._next // s["meta_batch"] - 1
     finally:
@@ -269,8 +269,8 @@ def run(method: str, ref, split: AlphabetSplit, episodes: int, overrides: dict, 
     started = time.perf_counter()
     trainer = train_protonet if method == "protonet" else train_maml
     model, done, train_s = trainer(ref, split, s, budget_s, progress)
-    print(f"  trained {done} of {s['iterations']} iterations in {train_s:.0f} s"
-          f"{' (stopped by --budget-s)' if done < s['iterations'] else ''}", flush=True)
+    print(f"  trained {done} of {s['steps']} steps in {train_s:.0f} s"
+          f"{' (stopped by --budget-s)' if done < s['steps'] else ''}", flush=True)
     rows: dict[str, dict[str, np.ndarray]] = {v: {} for v in (variants if method == "protonet" else ["adapted"])}
     figure_seconds: dict[str, float] = {}
     for figure, sampler in test_samplers(split).items():
@@ -287,7 +287,7 @@ def run(method: str, ref, split: AlphabetSplit, episodes: int, overrides: dict, 
     print_table(method, rows, figure_seconds)
     print(f"  wall time {total / 60:.1f} min (training {train_s:.0f} s, evaluation {sum(figure_seconds.values()):.0f} s;"
           f" budget {BUDGET_S / 60:.0f} min)", flush=True)
-    return {"settings": s, "iterations_done": done, "train_s": train_s, "total_s": total,
+    return {"settings": s, "steps_done": done, "train_s": train_s, "total_s": total,
             "accuracy": {v: {f: mean_ci95(a) for f, a in r.items()} for v, r in rows.items()}}
 
 
@@ -310,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--episodes", type=int, default=600, help="test episodes per figure")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="override a notebook setting, e.g. iterations=2000 ways=20 downsample=pool")
+                        help="override a notebook setting, e.g. steps=2000 ways=20 downsample=pool")
     parser.add_argument("--budget-s", type=float, default=None, help="stop training after this many seconds")
     parser.add_argument("--source", default="omniglot", help="omniglot (the minimal splits) or glyphs")
     parser.add_argument("--split-seed", type=int, default=0, help="which alphabets are held out")

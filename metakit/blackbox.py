@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
@@ -41,7 +40,7 @@ from metakit.data.source import omniglot_available  # noqa: F401 - part of this 
 from metakit.device import device_of, resolve as resolve_device
 from metakit.episodes import Episodes, EpisodeSampler
 from metakit.paths import shared_omniglot_dir  # noqa: F401 - benchmarks name the folder through this module
-from metakit.training import check_finite_loss, cosine_schedule
+from metakit.training import History, check_finite_loss, cosine_schedule
 
 BatchFn = Callable[[Episodes, torch.Generator], "tuple[torch.Tensor, torch.Tensor]"]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -119,39 +118,13 @@ def evaluate_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: Loss
 
 
 # ====================================================================== training
-@dataclass
-class TrainResult:
-    """Curves of one run: test (held-out) query accuracy and loss, and training figures, by step."""
-
-    label: str
-    steps: list[int] = field(default_factory=list)
-    test_accuracy: list[float] = field(default_factory=list)
-    test_loss: list[float] = field(default_factory=list)
-    train_accuracy: list[float] = field(default_factory=list)
-    train_loss: list[float] = field(default_factory=list)
-    seconds: float = 0.0
-    settings: dict = field(default_factory=dict)
-
-    @property
-    def final_accuracy(self) -> float:
-        return self.test_accuracy[-1] if self.test_accuracy else float("nan")
-
-    def curve(self, what: str = "test_accuracy") -> tuple[list[int], list[float]]:
-        """``(steps, values)`` for :func:`metakit.plot.learning_curves`."""
-        return self.steps, getattr(self, what)
-
-    def summary(self) -> str:
-        return (f"{self.label}: held-out query accuracy {100 * self.final_accuracy:.1f}% after "
-                f"{self.steps[-1] if self.steps else 0} steps ({self.seconds:.0f} s)")
-
-
 def train_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn, data: DataSplit, *,
                    ways: int, shots: int, steps: int = 2000, meta_batch: int = 32, lr: float = 1e-3,
                    eval_every: int = 250, eval_episodes: int = 500, rotations: bool = False,
                    augment: bool = False,
                    grad_clip: float | None = None, cosine: bool = False, seed: int = 0,
                    device: torch.device | str | None = None,
-                   label: str | None = None, progress: bool = True) -> TrainResult:
+                   label: str | None = None, progress: bool = True) -> History:
     """Meta-train ``model`` with Adam on N-way K-shot episodes; evaluate on held-out characters.
 
     Every step draws ``meta_batch`` fresh training episodes (K shots and one query per class),
@@ -176,7 +149,9 @@ def train_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn,
             :func:`metakit.device` (CUDA, then MPS, then the CPU; ``$METAKIT_DEVICE`` overrides it).
 
     Returns:
-        a :class:`TrainResult` with the curves.
+        a :class:`~metakit.training.History`: at every evaluation, the held-out ``query_accuracy``
+        and ``loss`` (``evaluation``) and the training ``loss`` and ``query_accuracy`` averaged
+        over the steps since the one before (``train``, logged at the same steps).
     """
     device = resolve_device(device)
     model.to(device)
@@ -185,13 +160,13 @@ def train_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn,
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     schedule = cosine_schedule(optimizer, steps) if cosine else None
-    result = TrainResult(label or f"{ways}-way {shots}-shot",
-                         settings=dict(ways=ways, shots=shots, steps=steps, meta_batch=meta_batch, lr=lr,
-                                       rotations=rotations, augment=augment, grad_clip=grad_clip, cosine=cosine, seed=seed,
-                                       data=data.source))
+    result = History(label or f"{ways}-way {shots}-shot",
+                     settings=dict(ways=ways, shots=shots, steps=steps, meta_batch=meta_batch, lr=lr,
+                                   rotations=rotations, augment=augment, grad_clip=grad_clip, cosine=cosine, seed=seed,
+                                   data=data.source))
     window_loss, window_acc, window = 0.0, 0.0, 0
     started = time.perf_counter()
-    bar = tqdm(range(1, steps + 1), desc=result.label, disable=not progress, leave=False)
+    bar = tqdm(range(1, steps + 1), desc=result.name, disable=not progress, leave=False)
     model.train()
     for step in bar:
         images, labels = make_batch(train_sampler.sample(meta_batch), generator)
@@ -212,13 +187,11 @@ def train_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn,
         if step % eval_every == 0 or step == steps:
             accuracy, test_loss = evaluate_blackbox(make_batch, model, loss_fn, test_sampler, eval_episodes,
                                                     seed=seed, device=device)
-            result.steps.append(step)
-            result.test_accuracy.append(accuracy)
-            result.test_loss.append(test_loss)
-            result.train_loss.append(window_loss / window)
-            result.train_accuracy.append(window_acc / window)
+            result.log_eval(step, query_accuracy=accuracy, loss=test_loss)
+            result.log_train(step, loss=window_loss / window, query_accuracy=window_acc / window)
             window_loss, window_acc, window = 0.0, 0.0, 0
-            bar.set_postfix(train_loss=f"{result.train_loss[-1]:.3f}", test_acc=f"{accuracy:.3f}")
+            bar.set_postfix(train_loss=f"{result.last('loss', 'train'):.3f}", test_acc=f"{accuracy:.3f}")
+        result.steps = step
     result.seconds = time.perf_counter() - started
     if progress:
         bar.close()

@@ -14,7 +14,7 @@ What this module gives:
   Batch norm always uses the statistics of the batch it sees (no running averages).
 * :class:`ProtoNetEmbedding`: the usual conv4 embedding of prototypical networks.
 * Training and evaluation loops that call the student's ``protonet_step`` / ``outer_step``
-  (tqdm, periodic validation, curves, seconds per iteration) and evaluation over many test
+  (tqdm, periodic validation, curves, seconds per step) and evaluation over many test
   episodes with a 95% confidence interval (:func:`metakit.stats.mean_ci95`).
 
 The hidden graders' tensor helpers (``tensor_arrays``, ``grad_arrays``, ``load_tensors``) live in
@@ -31,10 +31,9 @@ Shapes (N ways, K shots, Q queries per class, D embedding size)::
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -48,7 +47,7 @@ from metakit.data.source import omniglot_available  # noqa: F401 - part of this 
 from metakit.device import device_of, resolve as resolve_device
 from metakit.episodes import Episodes, EpisodeSampler
 from metakit.stats import format_ci, mean_ci95
-from metakit.training import cosine_schedule
+from metakit.training import History, cosine_schedule, renamed
 
 Task = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 """(support_x [N*K, 1, 28, 28], support_y [N*K], query_x [N*Q, 1, 28, 28], query_y [N*Q])."""
@@ -194,59 +193,6 @@ class ProtoNetEmbedding(nn.Module):
 
 # =========================================================================== history and evaluation
 @dataclass
-class History:
-    """What a training run recorded: one entry per logged iteration, one per validation."""
-
-    name: str
-    steps: list[int] = field(default_factory=list)
-    loss: list[float] = field(default_factory=list)
-    support_accuracy: list[float] = field(default_factory=list)
-    query_accuracy: list[float] = field(default_factory=list)
-    val_steps: list[int] = field(default_factory=list)
-    val_query_accuracy: list[float] = field(default_factory=list)
-    iterations: int = 0
-    train_seconds: float = 0.0
-
-    @property
-    def seconds_per_iteration(self) -> float:
-        """Wall time of one training iteration (validation excluded)."""
-        return self.train_seconds / max(1, self.iterations)
-
-    def summary(self) -> str:
-        """One line: iterations, time, last training loss and validation accuracy (the line a run prints
-        when its progress bar closes, so a saved notebook keeps it)."""
-        loss = f", loss {self.loss[-1]:.3f}" if self.loss else ""
-        val = f", validation query accuracy {100 * self.val_query_accuracy[-1]:.1f}%" if self.val_query_accuracy else ""
-        return f"{self.name}: {self.iterations} iterations in {self.train_seconds:.0f} s{loss}{val}"
-
-    def plot(self, title: str | None = None) -> plt.Figure:
-        """Training loss and accuracies (left), validation query accuracy (right)."""
-        from matplotlib.ticker import MaxNLocator
-
-        fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
-        left.plot(self.steps, self.loss, color="tab:red", label="training loss")
-        left.set_xlabel("iteration")
-        left.set_ylabel("loss")
-        acc = left.twinx()
-        acc.plot(self.steps, self.support_accuracy, color="tab:blue", alpha=0.6, label="support acc")
-        acc.plot(self.steps, self.query_accuracy, color="tab:green", alpha=0.6, label="query acc")
-        acc.set_ylabel("accuracy")
-        acc.set_ylim(0, 1.02)
-        lines = left.get_lines() + acc.get_lines()  # one legend above the panel, off the curves
-        acc.legend(lines, [line.get_label() for line in lines], fontsize=8, loc="lower left",
-                   bbox_to_anchor=(0.0, 1.01), ncols=len(lines), borderaxespad=0.0, frameon=False)
-        right.plot(self.val_steps, self.val_query_accuracy, marker="o", color="tab:green")
-        right.set_xlabel("iteration")
-        right.set_ylabel("validation query accuracy")
-        right.grid(alpha=0.3)
-        for ax in (left, right):
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # iterations: no tick at 2.5
-        fig.suptitle(title or self.name)
-        fig.tight_layout()
-        return fig
-
-
-@dataclass
 class Evaluation:
     """Query accuracy of every test episode; ``str()`` gives ``"97.1% +- 0.4"`` (95% CI)."""
 
@@ -291,28 +237,39 @@ def _unpack(result: Any, where: str) -> tuple[Any, float, float]:
 ProtoNetStep = Callable[[nn.Module, list], tuple]
 
 
+EARLIER_NAMES = {"iterations": "steps", "val_every": "eval_every", "val_tasks": "eval_episodes"}
+
+
 def train_protonet(protonet_step: ProtoNetStep, model: nn.Module, train_sampler: EpisodeSampler,
-                   val_sampler: EpisodeSampler | None = None, iterations: int = 1000, meta_batch: int = 16,
-                   lr: float = 1e-3, val_every: int = 100, val_tasks: int = 64, log_every: int = 10,
+                   val_sampler: EpisodeSampler | None = None, steps: int = 1000, meta_batch: int = 16,
+                   lr: float = 1e-3, eval_every: int = 100, eval_episodes: int = 64, log_every: int = 10,
                    device: torch.device | str | None = None, progress: bool = True, name: str = "ProtoNet",
-                   cosine: bool = False) -> History:
+                   cosine: bool = False, **earlier: Any) -> History:
     """Train ``model`` (the embedding) with Adam on ``protonet_step(model, task_batch)``.
 
-    Each iteration samples ``meta_batch`` episodes from ``train_sampler``, calls
+    Each step samples ``meta_batch`` episodes from ``train_sampler``, calls
     ``loss, support_acc, query_acc = protonet_step(model, tasks)`` with the model in train mode,
-    then zero_grad / backward / step. Every ``val_every`` iterations the model (in eval mode, no
-    gradients) is run on ``val_tasks`` validation episodes. ``cosine``: the learning rate decays
-    from ``lr`` to 0 along a half cosine over the run. ``device``: where the model (moved there) and
-    the episodes live; default :func:`metakit.device` (``$METAKIT_DEVICE`` overrides it).
-    Returns the :class:`History`.
+    then zero_grad / backward / step. Every ``eval_every`` steps (and at the last) the model (in
+    eval mode, no gradients) is run on ``eval_episodes`` validation episodes. ``cosine``: the
+    learning rate decays from ``lr`` to 0 along a half cosine over the run. ``device``: where the
+    model (moved there) and the episodes live; default :func:`metakit.device`
+    (``$METAKIT_DEVICE`` overrides it). The earlier names ``iterations``, ``val_every`` and
+    ``val_tasks`` are still accepted, with a DeprecationWarning.
+    Returns the :class:`~metakit.training.History` (``seconds``: the training steps' time,
+    validation excluded).
     """
+    if earlier:
+        return train_protonet(protonet_step, model, train_sampler, val_sampler, **{
+            **dict(steps=steps, meta_batch=meta_batch, lr=lr, eval_every=eval_every, eval_episodes=eval_episodes,
+                   log_every=log_every, device=device, progress=progress, name=name, cosine=cosine),
+            **renamed(earlier, EARLIER_NAMES, "train_protonet")})
     device = resolve_device(device)
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    schedule = cosine_schedule(optimizer, iterations) if cosine else None
-    history = History(name)
-    val_batch = task_batch(val_sampler.episodes(0, val_tasks), device) if val_sampler is not None else None
-    bar = tqdm(range(1, iterations + 1), desc=name, disable=not progress, leave=False)
+    schedule = cosine_schedule(optimizer, steps) if cosine else None
+    history = History(name, settings=dict(steps=steps, meta_batch=meta_batch, lr=lr, cosine=cosine))
+    val_batch = task_batch(val_sampler.episodes(0, eval_episodes), device) if val_sampler is not None else None
+    bar = tqdm(range(1, steps + 1), desc=name, disable=not progress, leave=False)
     for step in bar:
         started = time.perf_counter()
         model.train()
@@ -326,17 +283,16 @@ def train_protonet(protonet_step: ProtoNetStep, model: nn.Module, train_sampler:
         optimizer.step()
         if schedule is not None:
             schedule.step()
-        history.train_seconds += time.perf_counter() - started
-        history.iterations = step
+        history.seconds += time.perf_counter() - started
+        history.steps = step
         if step % log_every == 0 or step == 1:
             _log(history, step, float(loss.detach()), support_acc, query_acc)
-            bar.set_postfix(loss=f"{history.loss[-1]:.3f}", query_acc=f"{query_acc:.3f}")
-        if val_batch is not None and (step % val_every == 0 or step == iterations):
+            bar.set_postfix(loss=f"{history.last('loss', 'train'):.3f}", query_acc=f"{query_acc:.3f}")
+        if val_batch is not None and (step % eval_every == 0 or step == steps):
             model.eval()
             with torch.no_grad():
                 _, _, val_acc = _unpack(protonet_step(model, val_batch), "protonet_step")
-            history.val_steps.append(step)
-            history.val_query_accuracy.append(val_acc)
+            history.log_eval(step, query_accuracy=val_acc)
     if progress:
         bar.close()
         print(history.summary())
@@ -362,9 +318,9 @@ def evaluate_protonet(protonet_step: ProtoNetStep, model: nn.Module, sampler: Ep
 
 # =========================================================================== MAML loops
 def train_maml(maml: Any, train_sampler: EpisodeSampler, val_sampler: EpisodeSampler | None = None,
-               iterations: int = 1000, meta_batch: int = 16, val_every: int = 100, val_tasks: int = 64,
+               steps: int = 1000, meta_batch: int = 16, eval_every: int = 100, eval_episodes: int = 64,
                log_every: int = 10, device: torch.device | str | None = None, progress: bool = True,
-               name: str = "MAML", cosine: bool = False) -> History:
+               name: str = "MAML", cosine: bool = False, **earlier: Any) -> History:
     """Meta-train with ``maml.outer_step(task_batch, train=True)`` (which updates the
     meta-parameters itself); validate with ``outer_step(val_batch, train=False)``.
 
@@ -372,28 +328,33 @@ def train_maml(maml: Any, train_sampler: EpisodeSampler, val_sampler: EpisodeSam
     accuracy)``; the history records the support accuracy after the last inner step. ``cosine``:
     the learning rate of ``maml.optimizer`` decays from its value to 0 along a half cosine.
     ``device``: where the episodes go; default where the meta-parameters are (``maml.device``,
-    else the device of ``maml.params``), since this loop cannot move them.
+    else the device of ``maml.params``), since this loop cannot move them. Steps, evaluations and
+    the earlier keyword names as in :func:`train_protonet`.
     """
+    if earlier:
+        return train_maml(maml, train_sampler, val_sampler, **{
+            **dict(steps=steps, meta_batch=meta_batch, eval_every=eval_every, eval_episodes=eval_episodes,
+                   log_every=log_every, device=device, progress=progress, name=name, cosine=cosine),
+            **renamed(earlier, EARLIER_NAMES, "train_maml")})
     device = device_of(maml) if device is None else torch.device(device)
-    history = History(name)
-    schedule = cosine_schedule(maml.optimizer, iterations) if cosine else None
-    val_batch = task_batch(val_sampler.episodes(0, val_tasks), device) if val_sampler is not None else None
-    bar = tqdm(range(1, iterations + 1), desc=name, disable=not progress, leave=False)
+    history = History(name, settings=dict(steps=steps, meta_batch=meta_batch, cosine=cosine))
+    schedule = cosine_schedule(maml.optimizer, steps) if cosine else None
+    val_batch = task_batch(val_sampler.episodes(0, eval_episodes), device) if val_sampler is not None else None
+    bar = tqdm(range(1, steps + 1), desc=name, disable=not progress, leave=False)
     for step in bar:
         started = time.perf_counter()
         tasks = task_batch(train_sampler.sample(meta_batch), device)
         loss, support_acc, query_acc = _unpack(maml.outer_step(tasks, train=True), "outer_step")
         if schedule is not None:
             schedule.step()
-        history.train_seconds += time.perf_counter() - started
-        history.iterations = step
+        history.seconds += time.perf_counter() - started
+        history.steps = step
         if step % log_every == 0 or step == 1:
             _log(history, step, _as_float(loss, "outer_step's meta-loss"), support_acc, query_acc)
-            bar.set_postfix(loss=f"{history.loss[-1]:.3f}", query_acc=f"{query_acc:.3f}")
-        if val_batch is not None and (step % val_every == 0 or step == iterations):
+            bar.set_postfix(loss=f"{history.last('loss', 'train'):.3f}", query_acc=f"{query_acc:.3f}")
+        if val_batch is not None and (step % eval_every == 0 or step == steps):
             _, _, val_acc = _unpack(maml.outer_step(val_batch, train=False), "outer_step")
-            history.val_steps.append(step)
-            history.val_query_accuracy.append(val_acc)
+            history.log_eval(step, query_accuracy=val_acc)
     if progress:
         bar.close()
         print(history.summary())
@@ -415,10 +376,7 @@ def evaluate_maml(maml: Any, sampler: EpisodeSampler, num_episodes: int = 600,
 
 
 def _log(history: History, step: int, loss: float, support_acc: float, query_acc: float) -> None:
-    history.steps.append(step)
-    history.loss.append(loss)
-    history.support_accuracy.append(support_acc)
-    history.query_accuracy.append(query_acc)
+    history.log_train(step, loss=loss, support_accuracy=support_acc, query_accuracy=query_acc)
 
 
 def seconds_per_call(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1) -> float:

@@ -1,15 +1,129 @@
-"""What the training loops of every assignment share: the learning-rate schedule and the loss check.
+"""What the training loops of every assignment share: the record of a run, its vocabulary, the
+learning-rate schedule and the loss check.
 
-Each wing keeps its own loop and its own record of a run (hw0 :class:`metakit.multitask.TrainResult`,
-hw1 :class:`metakit.blackbox.TrainResult`, hw2 :class:`metakit.fewshot.History`); the pieces that are
-the same concept in all of them live here, once.
+One vocabulary in every loop: a run takes ``steps`` optimiser steps (one meta-batch each), logs
+training figures every ``log_every`` steps and evaluates every ``eval_every`` steps on
+``eval_episodes`` held-out episodes. Its record is a :class:`History` (hw1's ``train_blackbox``,
+hw2's ``train_protonet`` and ``train_maml``). hw0's loops leave a per-task score table instead
+(:class:`metakit.multitask.TrainResult`: each independent network has its own steps), so that one
+is not a history.
 """
 from __future__ import annotations
 
 import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
+
+
+@dataclass
+class History:
+    """The record of one training run.
+
+    ``train[metric]`` holds one value per entry of ``train_steps`` (what the loop logged while
+    training: ``loss``, ``query_accuracy``, ``support_accuracy``); ``evaluation[metric]`` one per
+    entry of ``eval_steps`` (held-out or validation episodes: ``query_accuracy``, ``loss``).
+    ``steps``: the training steps run; ``seconds``: their wall time; ``settings``: the loop's
+    arguments, kept with the curves.
+    """
+
+    name: str
+    train_steps: list[int] = field(default_factory=list)
+    train: dict[str, list[float]] = field(default_factory=dict)
+    eval_steps: list[int] = field(default_factory=list)
+    evaluation: dict[str, list[float]] = field(default_factory=dict)
+    steps: int = 0
+    seconds: float = 0.0
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def log_train(self, step: int, **metrics: float) -> None:
+        """Record the training figures of ``step``."""
+        self.train_steps.append(step)
+        for metric, value in metrics.items():
+            self.train.setdefault(metric, []).append(float(value))
+
+    def log_eval(self, step: int, **metrics: float) -> None:
+        """Record an evaluation made after ``step``."""
+        self.eval_steps.append(step)
+        for metric, value in metrics.items():
+            self.evaluation.setdefault(metric, []).append(float(value))
+
+    def curve(self, metric: str = "query_accuracy", split: str = "eval") -> tuple[list[int], list[float]]:
+        """``(steps, values)`` of one metric, for :func:`metakit.plot.learning_curves`; ``split`` is
+        ``"eval"`` (the evaluations) or ``"train"`` (the training log)."""
+        if split not in ("eval", "train"):
+            raise ValueError(f"split is 'eval' or 'train'; got {split!r}")
+        steps, metrics = (self.eval_steps, self.evaluation) if split == "eval" else (self.train_steps, self.train)
+        if metric not in metrics:
+            raise KeyError(f"{self.name} recorded no {split} metric {metric!r}; it has {sorted(metrics) or 'none'}")
+        return steps, metrics[metric]
+
+    def last(self, metric: str = "query_accuracy", split: str = "eval") -> float:
+        """The metric's last value (NaN when none was recorded)."""
+        metrics = self.evaluation if split == "eval" else self.train
+        values = metrics.get(metric, [])
+        return values[-1] if values else float("nan")
+
+    @property
+    def final_accuracy(self) -> float:
+        """The last evaluation's query accuracy (NaN without one)."""
+        return self.last("query_accuracy")
+
+    @property
+    def seconds_per_step(self) -> float:
+        """Wall time of one training step."""
+        return self.seconds / max(1, self.steps)
+
+    def summary(self) -> str:
+        """One line: steps, time, last training loss and evaluation accuracy (the line a run prints
+        when its progress bar closes, so a saved notebook keeps it)."""
+        loss = f", training loss {self.last('loss', 'train'):.3f}" if self.train.get("loss") else ""
+        accuracy = (f", held-out query accuracy {100 * self.final_accuracy:.1f}%"
+                    if self.evaluation.get("query_accuracy") else "")
+        return f"{self.name}: {self.steps} steps in {self.seconds:.0f} s{loss}{accuracy}"
+
+    def plot(self, title: str | None = None) -> "matplotlib.figure.Figure":
+        """Training loss and accuracies (left), held-out query accuracy (right)."""
+        import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
+
+        fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+        left.plot(self.train_steps, self.train.get("loss", []), color="tab:red", label="training loss")
+        left.set_xlabel("step")
+        left.set_ylabel("loss")
+        acc = left.twinx()
+        for metric, color, label in (("support_accuracy", "tab:blue", "support acc"),
+                                     ("query_accuracy", "tab:green", "query acc")):
+            if metric in self.train:
+                acc.plot(self.train_steps, self.train[metric], color=color, alpha=0.6, label=label)
+        acc.set_ylabel("accuracy")
+        acc.set_ylim(0, 1.02)
+        lines = left.get_lines() + acc.get_lines()  # one legend above the panel, off the curves
+        acc.legend(lines, [line.get_label() for line in lines], fontsize=8, loc="lower left",
+                   bbox_to_anchor=(0.0, 1.01), ncols=len(lines), borderaxespad=0.0, frameon=False)
+        right.plot(self.eval_steps, self.evaluation.get("query_accuracy", []), marker="o", color="tab:green")
+        right.set_xlabel("step")
+        right.set_ylabel("held-out query accuracy")
+        right.grid(alpha=0.3)
+        for ax in (left, right):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps: no tick at 2.5
+        fig.suptitle(title or self.name)
+        fig.tight_layout()
+        return fig
+
+
+def renamed(old: dict[str, Any], names: dict[str, str], where: str) -> dict[str, Any]:
+    """Keyword arguments under their earlier names (``names``: old -> new), as the new names, with a
+    DeprecationWarning; a TypeError for any other unknown keyword."""
+    unknown = sorted(set(old) - set(names))
+    if unknown:
+        raise TypeError(f"{where}() got an unexpected keyword argument {unknown[0]!r}")
+    for name in old:
+        warnings.warn(f"{where}({name}=...) is now {names[name]}=...", DeprecationWarning, stacklevel=3)
+    return {names[name]: value for name, value in old.items()}
 
 
 def cosine_schedule(optimizer: torch.optim.Optimizer, steps: int) -> torch.optim.lr_scheduler.LRScheduler:

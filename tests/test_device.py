@@ -206,7 +206,7 @@ def short_runs(where: torch.device) -> None:
     mann = hw1.MANN(2, 2, hidden_dim=16)
     run = blackbox.train_blackbox(hw1.make_mann_batch, mann, hw1.mann_loss, blob_split(), ways=2, shots=1, steps=2,
                                   meta_batch=4, eval_every=2, eval_episodes=8, device=where, progress=False)
-    assert on(mann) == where.type and np.isfinite(run.test_loss).all()
+    assert on(mann) == where.type and np.isfinite(run.evaluation["loss"]).all()
     accuracy, _ = blackbox.evaluate_blackbox(hw1.make_mann_batch, mann, hw1.mann_loss,
                                              EpisodeSampler(blob_split().test.images, 2, 1, 1, seed=0),
                                              episodes=4, batch_size=4)
@@ -218,13 +218,13 @@ def short_runs(where: torch.device) -> None:
     train = EpisodeSampler(images, ways=3, shots=1, queries=2, seed=0)
     val = EpisodeSampler(images, ways=3, shots=1, queries=2, seed=1)
     embedding = fewshot.ProtoNetEmbedding(hidden=8)
-    history = fewshot.train_protonet(hw2.protonet_step, embedding, train, val, iterations=2, meta_batch=2,
-                                     val_every=2, val_tasks=2, device=where, progress=False)
-    assert on(embedding) == where.type and history.iterations == 2
+    history = fewshot.train_protonet(hw2.protonet_step, embedding, train, val, steps=2, meta_batch=2,
+                                     eval_every=2, eval_episodes=2, device=where, progress=False)
+    assert on(embedding) == where.type and history.steps == 2
     assert fewshot.evaluate_protonet(hw2.protonet_step, embedding, val, num_episodes=2, progress=False).accuracies.shape == (2,)
     maml = hw2.MAML(num_ways=3, hidden=4, learn_inner_lrs=True, seed=0, device=where)
-    history = fewshot.train_maml(maml, train, val, iterations=2, meta_batch=2, val_every=2, val_tasks=2, progress=False)
-    assert history.iterations == 2 and all(p.device.type == where.type for p in maml.params.values())
+    history = fewshot.train_maml(maml, train, val, steps=2, meta_batch=2, eval_every=2, eval_episodes=2, progress=False)
+    assert history.steps == 2 and all(p.device.type == where.type for p in maml.params.values())
     assert fewshot.evaluate_maml(maml, val, num_episodes=2, progress=False).accuracies.shape == (2,)
 
     # hw3: fine-tuning a (tiny) BERT and meta-training the in-context classifier on embeddings

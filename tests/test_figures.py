@@ -272,10 +272,11 @@ def test_kit_multitask_plots_have_no_problems_and_show_whole_names() -> None:
 
 
 def test_kit_training_history_plot_has_no_problems() -> None:
-    from metakit.fewshot import History
+    from metakit.training import History
 
     steps = list(range(1, 31))
-    history = History(name="ProtoNet", steps=steps, loss=list(np.linspace(4, 2.5, 30)),
-                      support_accuracy=list(np.linspace(0.8, 0.9, 30)), query_accuracy=list(np.linspace(0.2, 0.4, 30)),
-                      val_steps=steps[2::3], val_query_accuracy=list(np.linspace(0.29, 0.39, 10)))
+    history = History(name="ProtoNet", train_steps=steps,
+                      train={"loss": list(np.linspace(4, 2.5, 30)), "support_accuracy": list(np.linspace(0.8, 0.9, 30)),
+                             "query_accuracy": list(np.linspace(0.2, 0.4, 30))},
+                      eval_steps=steps[2::3], evaluation={"query_accuracy": list(np.linspace(0.29, 0.39, 10))})
     assert figure_problems(history.plot("ProtoNet, 10-way 5-shot training")) == []

@@ -158,12 +158,13 @@ def test_train_blackbox_returns_curves_and_learns():
     result = blackbox.train_blackbox(layout, model, query_loss, data, ways=2, shots=1, steps=300,
                                      meta_batch=32, lr=1e-2, eval_every=100, eval_episodes=200, progress=False,
                                      device="cpu", label="tiny")
-    assert result.steps == [100, 200, 300]
-    assert len(result.test_accuracy) == len(result.test_loss) == len(result.train_loss) == 3
-    assert result.curve() == (result.steps, result.test_accuracy)
-    assert result.final_accuracy > 0.7, result.test_accuracy
+    assert result.steps == 300 and result.eval_steps == result.train_steps == [100, 200, 300]
+    assert sorted(result.evaluation) == sorted(result.train) == ["loss", "query_accuracy"]
+    assert all(len(values) == 3 for values in [*result.evaluation.values(), *result.train.values()])
+    assert result.curve() == (result.eval_steps, result.evaluation["query_accuracy"])
+    assert result.final_accuracy == result.evaluation["query_accuracy"][-1] > 0.7, result.evaluation
     assert result.settings["ways"] == 2 and result.seconds > 0
-    assert "tiny" in result.summary()
+    assert result.summary().startswith("tiny: 300 steps in ") and "held-out query accuracy" in result.summary()
 
 
 def test_train_blackbox_is_seeded():
@@ -172,7 +173,7 @@ def test_train_blackbox_is_seeded():
         torch.manual_seed(0)
         runs.append(blackbox.train_blackbox(layout, TinyMANN(2), query_loss, blob_split(), ways=2, shots=1, steps=20,
                                             meta_batch=4, eval_every=10, eval_episodes=20, progress=False))
-    assert runs[0].test_accuracy == runs[1].test_accuracy and runs[0].train_loss == runs[1].train_loss
+    assert runs[0].evaluation == runs[1].evaluation and runs[0].train == runs[1].train
 
 
 def test_cosine_schedule_changes_the_steps_but_not_the_first():

@@ -162,10 +162,11 @@ def test_train_and_evaluate_protonet(ref):
     train = EpisodeSampler(_images(), ways=3, shots=1, queries=2, seed=0)
     val = EpisodeSampler(_images(seed=1), ways=3, shots=1, queries=2, seed=1)
     before = [p.detach().clone() for p in model.parameters()]
-    history = fewshot.train_protonet(ref.protonet_step, model, train, val, iterations=4, meta_batch=2,
-                                     val_every=2, val_tasks=3, log_every=1, progress=False)
-    assert history.iterations == 4 and history.steps == [1, 2, 3, 4] and history.val_steps == [2, 4]
-    assert history.seconds_per_iteration > 0
+    history = fewshot.train_protonet(ref.protonet_step, model, train, val, steps=4, meta_batch=2,
+                                     eval_every=2, eval_episodes=3, log_every=1, progress=False)
+    assert history.steps == 4 and history.train_steps == [1, 2, 3, 4] and history.eval_steps == [2, 4]
+    assert sorted(history.train) == ["loss", "query_accuracy", "support_accuracy"]
+    assert list(history.evaluation) == ["query_accuracy"] and history.seconds_per_step > 0
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
     result = fewshot.evaluate_protonet(ref.protonet_step, model, val, num_episodes=5, progress=False)
     again = fewshot.evaluate_protonet(ref.protonet_step, model, val, num_episodes=5, progress=False)
@@ -180,22 +181,22 @@ def test_train_protonet_rejects_a_detached_loss():
 
     sampler = EpisodeSampler(_images(), ways=3, shots=1, queries=1, seed=0)
     with pytest.raises(TypeError, match="depends on the model"):
-        fewshot.train_protonet(step, fewshot.ProtoNetEmbedding(4), sampler, iterations=1, progress=False)
+        fewshot.train_protonet(step, fewshot.ProtoNetEmbedding(4), sampler, steps=1, progress=False)
 
     def short(model, tasks):
         return torch.tensor(1.0)
 
     with pytest.raises(TypeError, match="should return"):
-        fewshot.train_protonet(short, fewshot.ProtoNetEmbedding(4), sampler, iterations=1, progress=False)
+        fewshot.train_protonet(short, fewshot.ProtoNetEmbedding(4), sampler, steps=1, progress=False)
 
 
 def test_train_and_evaluate_maml(ref):
     maml = ref.MAML(num_ways=3, hidden=4, learn_inner_lrs=True, seed=0)
     train = EpisodeSampler(_images(), ways=3, shots=1, queries=2, seed=0)
     val = EpisodeSampler(_images(seed=1), ways=3, shots=1, queries=2, seed=1)
-    history = fewshot.train_maml(maml, train, val, iterations=3, meta_batch=2, val_every=3, val_tasks=2,
+    history = fewshot.train_maml(maml, train, val, steps=3, meta_batch=2, eval_every=3, eval_episodes=2,
                                  log_every=1, progress=False, cosine=True)
-    assert history.iterations == 3 and len(history.loss) == 3 and history.val_steps == [3]
+    assert history.steps == 3 and len(history.train["loss"]) == 3 and history.eval_steps == [3]
     assert maml.optimizer.param_groups[0]["lr"] < 1e-12, "the cosine schedule ends at 0"
     frozen = {k: v.detach().clone() for k, v in maml.params.items()}
     result = fewshot.evaluate_maml(maml, val, num_episodes=4, progress=False)

@@ -77,11 +77,11 @@ def test_leave_alphabets_out_is_disjoint_and_seeded():
 
 def test_cli_runs_end_to_end_with_tiny_settings(capsys):
     code = bench.main(["--method", "protonet", "--source", "glyphs", "--threads", "1", "--episodes", "3",
-                       "--char-test", "10", "--set", "iterations=2", "hidden=4", "ways=5", "shots=1", "queries=2",
+                       "--char-test", "10", "--set", "steps=2", "hidden=4", "ways=5", "shots=1", "queries=2",
                        "augment=False"])
     out = capsys.readouterr().out
     assert code == 0
-    assert "test alphabets" in out and "trained 2 of 2 iterations" in out
+    assert "test alphabets" in out and "trained 2 of 2 steps" in out
     for figure in bench.FIGURES:
         assert figure in out
     table = [line.split() for line in out.splitlines() if line.strip().startswith(bench.TEST_TIME)]
@@ -92,6 +92,6 @@ def test_cli_runs_end_to_end_with_tiny_settings(capsys):
 def test_budget_stops_training(capsys):
     bench.main(["--method", "protonet", "--source", "glyphs", "--threads", "1", "--episodes", "2",
                 "--char-test", "10", "--budget-s", "0", "--test-time", "ref",
-                "--set", "iterations=50", "hidden=4", "ways=5", "shots=1", "queries=2", "augment=False"])
+                "--set", "steps=50", "hidden=4", "ways=5", "shots=1", "queries=2", "augment=False"])
     out = capsys.readouterr().out
-    assert "trained 0 of 50 iterations" in out and "stopped by --budget-s" in out
+    assert "trained 0 of 50 steps" in out and "stopped by --budget-s" in out

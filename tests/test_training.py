@@ -1,12 +1,15 @@
-"""metakit.training: the one learning-rate schedule and the one loss check of every loop."""
+"""metakit.training: the one record of a run (History), the earlier keyword names, the one
+learning-rate schedule and the one loss check of every loop."""
 from __future__ import annotations
 
 import math
+import warnings
 
+import numpy as np
 import pytest
 import torch
 
-from metakit.training import check_finite_loss, cosine_schedule
+from metakit.training import History, check_finite_loss, cosine_schedule, renamed
 
 
 def _rates(scheduler_of, steps: int, lr: float = 3e-3, calls: int | None = None) -> list[float]:
@@ -48,3 +51,69 @@ def test_check_finite_loss_names_the_step_and_the_rate() -> None:
     for bad in (torch.tensor(float("nan")), float("inf"), torch.tensor(-float("inf"), requires_grad=True)):
         with pytest.raises(FloatingPointError, match=r"at step 7; try a smaller learning rate \(lr=0\.03\)"):
             check_finite_loss(bad, step=7, lr=0.03)
+
+
+# ------------------------------------------------------------------------------ History
+def test_a_history_records_training_and_evaluation_at_their_own_steps() -> None:
+    history = History("run")
+    for step in (1, 2, 3, 4):
+        history.log_train(step, loss=5.0 - step, query_accuracy=0.1 * step)
+    history.log_eval(2, query_accuracy=0.5, loss=1.5)
+    history.log_eval(4, query_accuracy=torch.tensor(0.75), loss=np.float32(1.25))
+    history.steps, history.seconds = 4, 2.0
+    assert history.train_steps == [1, 2, 3, 4] and history.eval_steps == [2, 4]
+    assert history.curve() == ([2, 4], [0.5, 0.75]) and history.curve("loss", "train") == ([1, 2, 3, 4], [4.0, 3.0, 2.0, 1.0])
+    assert all(type(v) is float for v in history.evaluation["loss"]), "plain floats, whatever was logged"
+    assert history.final_accuracy == 0.75 and history.last("loss", "train") == 1.0 and history.seconds_per_step == 0.5
+    assert history.summary() == "run: 4 steps in 2 s, training loss 1.000, held-out query accuracy 75.0%"
+    with pytest.raises(KeyError, match="no eval metric 'support_accuracy'; it has \\['loss', 'query_accuracy'\\]"):
+        history.curve("support_accuracy")
+    with pytest.raises(ValueError, match="'eval' or 'train'"):
+        history.curve("loss", "test")
+
+
+def test_an_empty_history_has_nan_accuracy_and_a_short_summary() -> None:
+    history = History("empty")
+    assert math.isnan(history.final_accuracy) and math.isnan(history.last("loss", "train"))
+    assert history.seconds_per_step == 0.0 and history.summary() == "empty: 0 steps in 0 s"
+
+
+def test_earlier_keyword_names_become_the_new_ones_with_a_warning() -> None:
+    names = {"iterations": "steps", "val_every": "eval_every"}
+    with pytest.warns(DeprecationWarning, match=r"loop\(iterations=...\) is now steps="):
+        assert renamed({"iterations": 3}, names, "loop") == {"steps": 3}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert renamed({}, names, "loop") == {}
+    with pytest.raises(TypeError, match="loop\\(\\) got an unexpected keyword argument 'iteration'"):
+        renamed({"iteration": 3, "val_every": 1}, names, "loop")
+
+
+def test_the_few_shot_loops_take_their_earlier_keywords_and_give_the_same_history() -> None:
+    from metakit import fewshot
+    from metakit.episodes import EpisodeSampler
+
+    images = np.random.default_rng(0).integers(0, 256, (12, 20, 28, 28), dtype=np.uint8)
+
+    def step(model, tasks):
+        support_x, support_y, query_x, query_y = tasks[0]
+        logits = model(query_x)[:, :3]
+        loss = torch.nn.functional.cross_entropy(logits, query_y)
+        return loss, 0.5, float((logits.argmax(1) == query_y).float().mean())
+
+    runs = []
+    for keywords in (dict(steps=3, eval_every=2, eval_episodes=2), dict(iterations=3, val_every=2, val_tasks=2)):
+        torch.manual_seed(0)
+        model = fewshot.ProtoNetEmbedding(hidden=4)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            history = fewshot.train_protonet(step, model, EpisodeSampler(images, 3, 1, 2, seed=0),
+                                             EpisodeSampler(images, 3, 1, 2, seed=1), meta_batch=1, log_every=1,
+                                             progress=False, **keywords)
+        runs.append((history, [str(w.message) for w in caught if w.category is DeprecationWarning]))
+    (new, new_warnings), (old, old_warnings) = runs
+    assert new_warnings == [] and len(old_warnings) == 3
+    assert new.steps == old.steps == 3 and new.eval_steps == old.eval_steps == [2, 3]
+    assert new.train == old.train and new.evaluation == old.evaluation
+    with pytest.raises(TypeError, match="unexpected keyword argument 'val_step'"):
+        fewshot.train_maml(None, None, val_step=1)

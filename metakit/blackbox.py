@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -118,13 +119,46 @@ def evaluate_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: Loss
 
 
 # ====================================================================== training
-def train_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn, data: DataSplit, *,
-                   ways: int, shots: int, steps: int = 2000, meta_batch: int = 32, lr: float = 1e-3,
-                   eval_every: int = 250, eval_episodes: int = 500, rotations: bool = False,
-                   augment: bool = False,
-                   grad_clip: float | None = None, cosine: bool = False, seed: int = 0,
-                   device: torch.device | str | None = None,
-                   label: str | None = None, progress: bool = True) -> History:
+@dataclass(frozen=True)
+class BlackboxConfig:
+    """The settings of one black-box meta-training run (:func:`train_blackbox`).
+
+    ways, shots: N and K. steps: Adam steps, each on ``meta_batch`` fresh training episodes.
+    lr: Adam's learning rate. eval_every, eval_episodes: evaluate every ``eval_every`` steps (and
+    at the last) on the same ``eval_episodes`` held-out episodes.
+    rotations: add 90/180/270-degree rotations of the training characters as new classes (test
+    characters are never rotated). augment: warp every training image by a random small affine
+    map (:class:`metakit.augment.AffineJitter`; test images are never warped).
+    grad_clip: clip the gradient norm to this value (None: no clipping). cosine: decay the learning
+    rate from ``lr`` to 0 along a half cosine over the ``steps`` (False: constant ``lr``).
+    seed: seeds the model's data stream, the query shuffles and the test episodes.
+    """
+
+    ways: int
+    shots: int
+    steps: int = 2000
+    meta_batch: int = 32
+    lr: float = 1e-3
+    eval_every: int = 250
+    eval_episodes: int = 500
+    rotations: bool = False
+    augment: bool = False
+    grad_clip: float | None = None
+    cosine: bool = False
+    seed: int = 0
+
+    def with_settings(self, **settings) -> "BlackboxConfig":
+        """A copy with ``settings`` changed; a TypeError that names the unknown ones."""
+        unknown = sorted(set(settings) - {f.name for f in fields(self)})
+        if unknown:
+            raise TypeError(f"train_blackbox has no setting {', '.join(map(repr, unknown))}; "
+                            f"its settings are {', '.join(f.name for f in fields(self))}")
+        return replace(self, **settings)
+
+
+def train_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn, data: DataSplit,
+                   config: BlackboxConfig | None = None, *, device: torch.device | str | None = None,
+                   label: str | None = None, progress: bool = True, **settings) -> History:
     """Meta-train ``model`` with Adam on N-way K-shot episodes; evaluate on held-out characters.
 
     Every step draws ``meta_batch`` fresh training episodes (K shots and one query per class),
@@ -136,34 +170,35 @@ def train_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn,
     Args:
         make_batch, model, loss_fn: the student's layout, model and loss (see the module doc).
         data: train and test characters (:func:`load_data`).
-        ways, shots: N and K.
-        rotations: add 90/180/270-degree rotations of the training characters as new classes
-            (test characters are never rotated).
-        augment: warp every training image by a random small affine map
-            (:class:`metakit.augment.AffineJitter`); test images are never warped.
-        grad_clip: clip the gradient norm to this value (None: no clipping).
-        cosine: decay the learning rate from ``lr`` to 0 along a half cosine over the ``steps``
-            (False: constant ``lr``).
-        seed: seeds the model's data stream, the query shuffles and the test episodes.
+        config: the run's settings (:class:`BlackboxConfig`); ``settings`` (its field names as
+            keywords: ``ways=5, shots=1, steps=300``) change them, or make the whole config when
+            it is None.
         device: where the model and the batches live (the model is moved there); default
             :func:`metakit.device` (CUDA, then MPS, then the CPU; ``$METAKIT_DEVICE`` overrides it).
+        label: the run's name (default ``"N-way K-shot"``); progress: a tqdm bar and a summary line.
 
     Returns:
         a :class:`~metakit.training.History`: at every evaluation, the held-out ``query_accuracy``
         and ``loss`` (``evaluation``) and the training ``loss`` and ``query_accuracy`` averaged
-        over the steps since the one before (``train``, logged at the same steps).
+        over the steps since the one before (``train``, logged at the same steps); ``settings``
+        holds the config and the data's source.
     """
+    if config is None:
+        missing = [name for name in ("ways", "shots") if name not in settings]
+        if missing:
+            raise TypeError(f"train_blackbox needs {' and '.join(missing)} (or a BlackboxConfig)")
+        config = BlackboxConfig(settings.pop("ways"), settings.pop("shots"))
+    c = config.with_settings(**settings)
+    ways, shots, steps, meta_batch, lr, eval_every, eval_episodes, seed = (
+        c.ways, c.shots, c.steps, c.meta_batch, c.lr, c.eval_every, c.eval_episodes, c.seed)
     device = resolve_device(device)
     model.to(device)
-    train_sampler = EpisodeSampler(data.train, ways, shots, 1, seed=seed, rotations=rotations, augment=augment)
+    train_sampler = EpisodeSampler(data.train, ways, shots, 1, seed=seed, rotations=c.rotations, augment=c.augment)
     test_sampler = EpisodeSampler(data.test, ways, shots, 1, seed=10_000 + seed)
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    schedule = cosine_schedule(optimizer, steps) if cosine else None
-    result = History(label or f"{ways}-way {shots}-shot",
-                     settings=dict(ways=ways, shots=shots, steps=steps, meta_batch=meta_batch, lr=lr,
-                                   rotations=rotations, augment=augment, grad_clip=grad_clip, cosine=cosine, seed=seed,
-                                   data=data.source))
+    schedule = cosine_schedule(optimizer, steps) if c.cosine else None
+    result = History(label or f"{ways}-way {shots}-shot", settings={**asdict(c), "data": data.source})
     window_loss, window_acc, window = 0.0, 0.0, 0
     started = time.perf_counter()
     bar = tqdm(range(1, steps + 1), desc=result.name, disable=not progress, leave=False)
@@ -176,8 +211,8 @@ def train_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn,
         check_finite_loss(loss, step, lr)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        if grad_clip is not None:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        if c.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), c.grad_clip)
         optimizer.step()
         if schedule is not None:
             schedule.step()

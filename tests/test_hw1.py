@@ -5,6 +5,8 @@ never contains hw1's answers.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -174,6 +176,26 @@ def test_train_blackbox_is_seeded():
         runs.append(blackbox.train_blackbox(layout, TinyMANN(2), query_loss, blob_split(), ways=2, shots=1, steps=20,
                                             meta_batch=4, eval_every=10, eval_episodes=20, progress=False))
     assert runs[0].evaluation == runs[1].evaluation and runs[0].train == runs[1].train
+
+
+def test_train_blackbox_takes_a_config_or_its_fields_as_keywords():
+    """A BlackboxConfig, the same settings as keywords, or a config with keywords over it: one run."""
+    config = blackbox.BlackboxConfig(ways=2, shots=1, steps=20, meta_batch=4, eval_every=10, eval_episodes=20, lr=3e-3)
+    runs = []
+    for args, keywords in (((config,), {}), ((), dict(ways=2, shots=1, steps=20, meta_batch=4, eval_every=10,
+                                                        eval_episodes=20, lr=3e-3)),
+                           ((blackbox.BlackboxConfig(ways=2, shots=1, steps=20, lr=3e-3),),
+                            dict(meta_batch=4, eval_every=10, eval_episodes=20))):
+        torch.manual_seed(0)
+        runs.append(blackbox.train_blackbox(layout, TinyMANN(2), query_loss, blob_split(), *args, progress=False,
+                                            **keywords))
+    assert all(run.evaluation == runs[0].evaluation and run.train == runs[0].train for run in runs[1:])
+    assert runs[0].settings == {**dataclasses.asdict(config), "data": blob_split().source}
+    assert config.steps == 20, "the config itself is never changed"
+    with pytest.raises(TypeError, match="no setting 'step'; its settings are ways, shots, steps"):
+        blackbox.train_blackbox(layout, TinyMANN(2), query_loss, blob_split(), config, step=3)
+    with pytest.raises(TypeError, match="needs shots"):
+        blackbox.train_blackbox(layout, TinyMANN(2), query_loss, blob_split(), ways=2)
 
 
 def test_cosine_schedule_changes_the_steps_but_not_the_first():

@@ -46,37 +46,35 @@ def timed_batch(hw: str, folder: Path, jobs: int, lent_zygotes: bool = True) -> 
     return elapsed, sum(r.score for r in results)
 
 
+def compare(hw: str, count: int, baseline: tuple[str, dict], candidate: tuple[str, dict], heading: str) -> None:
+    """Grade the same ``count`` submissions twice (``timed_batch`` keywords of each run) and print both
+    times and the ratio baseline / candidate."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-grading-"))
+    try:
+        make_submissions(hw, count, folder)
+        (first, score_first), (second, score_second) = (timed_batch(hw, folder, **kw) for _, kw in (baseline, candidate))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert score_first == score_second, "the same submissions got different totals"
+    width = max(len(baseline[0]), len(candidate[0])) + 1
+    print(heading)
+    for label, seconds in ((baseline[0], first), (candidate[0], second)):
+        print(f"  {label + ':':{width}s} {seconds:7.1f} s  ({seconds / count:.2f} s per submission)")
+    print(f"  speed-up ({baseline[0]} / {candidate[0]}): {first / second:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=20)
     parser.add_argument("--hw", default="hw_example")
     parser.add_argument("--zygotes", action="store_true", help="lent zygotes against one zygote per submission")
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="bench-grading-"))
     if args.zygotes:
-        try:
-            make_submissions(args.hw, args.count, folder)
-            own, score_own = timed_batch(args.hw, folder, jobs=1, lent_zygotes=False)
-            lent, score_lent = timed_batch(args.hw, folder, jobs=1)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        assert score_own == score_lent, "the same submissions got different totals"
-        print(f"{args.count} submissions of {args.hw}, --jobs 1")
-        print(f"  a zygote per submission: {own:7.1f} s  ({own / args.count:.2f} s per submission)")
-        print(f"  lent zygotes:            {lent:7.1f} s  ({lent / args.count:.2f} s per submission)")
-        print(f"  speed-up (own / lent): {own / lent:.2f}x")
-        return
-    try:
-        make_submissions(args.hw, args.count, folder)
-        one, score_one = timed_batch(args.hw, folder, jobs=1)
-        two, score_two = timed_batch(args.hw, folder, jobs=2)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    assert score_one == score_two, "the same submissions got different totals"
-    print(f"{args.count} submissions of {args.hw}")
-    print(f"  --jobs 1: {one:7.1f} s  ({one / args.count:.2f} s per submission)")
-    print(f"  --jobs 2: {two:7.1f} s  ({two / args.count:.2f} s per submission)")
-    print(f"  speed-up (jobs 1 / jobs 2): {one / two:.2f}x")
+        compare(args.hw, args.count, ("a zygote per submission", dict(jobs=1, lent_zygotes=False)),
+                ("lent zygotes", dict(jobs=1)), f"{args.count} submissions of {args.hw}, --jobs 1")
+    else:
+        compare(args.hw, args.count, ("--jobs 1", dict(jobs=1)), ("--jobs 2", dict(jobs=2)),
+                f"{args.count} submissions of {args.hw}")
 
 
 if __name__ == "__main__":

@@ -11,13 +11,15 @@ import numpy as np
 import pytest
 
 from metakit.grading.errors import GradingFailure, PartialCredit
+from metakit.grading.records import TestSpec
 from metakit.grading.wire import Ref, tensor  # noqa: F401 - re-exported for graders
 
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
+_DEFAULTS = TestSpec(name="", file="", title="", max_points=0.0)  # the one place the limits' defaults live
 
 
-def graded(points: float, timeout: float = 30.0, memory_mb: int = 3072,
-           visibility: str = "visible", threads: int = 1) -> Callable:
+def graded(points: float, timeout: float = _DEFAULTS.timeout, memory_mb: int = _DEFAULTS.memory_mb,
+           visibility: str = _DEFAULTS.visibility, threads: int = _DEFAULTS.threads) -> Callable:
     """Declare a hidden test's points and limits; the ``student`` fixture obeys them."""
     if points < 0 or timeout <= 0:
         raise ValueError("points must be >= 0 and timeout > 0")

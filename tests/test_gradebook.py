@@ -11,7 +11,7 @@ import pytest
 from metakit.__main__ import main
 from metakit.grading.late import Lateness
 from metakit.grading.report import write_reports
-from metakit.grading.records import Graded, TestRecord
+from metakit.grading.records import SubmissionResult, TestRecord
 
 ROSTER = """Student,ID,SIS User ID,SIS Login ID,Section,hw_a (101),Final Score
     Points Possible,,,,,8,
@@ -22,11 +22,11 @@ ROSTER = """Student,ID,SIS User ID,SIS Login ID,Section,hw_a (101),Final Score
 """
 
 
-def fake(student: str, points: dict[str, float], maxima: dict[str, float], fatal: str | None = None) -> Graded:
+def fake(student: str, points: dict[str, float], maxima: dict[str, float], fatal: str | None = None) -> SubmissionResult:
     tests = [TestRecord(name=name, file="test_a.py", title=name, points=points.get(name, 0.0), max_points=top,
                         passed=points.get(name, 0.0) == top)
              for name, top in maxima.items()]
-    return Graded(student, tests, fatal=fatal)
+    return SubmissionResult(student, tests, fatal=fatal)
 
 
 @pytest.fixture

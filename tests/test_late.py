@@ -20,17 +20,17 @@ from metakit.grading.late import (
     submission_time,
 )
 from metakit.grading.report import write_reports
-from metakit.grading.records import Graded, TestRecord
+from metakit.grading.records import SubmissionResult, TestRecord
 from metakit.grading.runner import Submission, find_submissions
 
 DEADLINE = datetime(2026, 3, 6, 23, 59, tzinfo=timezone(timedelta(hours=-8)))
 POLICY = LatePolicy(DEADLINE, grace_minutes=15, penalty_per_day=0.1, max_late_days=4, cap=0.3)
 
 
-def fake_graded(student: str, points: float = 6.0, max_points: float = 8.0) -> Graded:
+def fake_graded(student: str, points: float = 6.0, max_points: float = 8.0) -> SubmissionResult:
     tests = [TestRecord(name="test_a", file="test_a.py", title="A works", points=points, max_points=max_points,
                         passed=points == max_points, message="" if points == max_points else "a is off")]
-    return Graded(student, tests)
+    return SubmissionResult(student, tests)
 
 
 def nbgrader_stamp(when: datetime) -> str:

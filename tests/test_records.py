@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from metakit.grading.records import Graded, TestRecord, TestSpec
+from metakit.grading.records import SubmissionResult, TestRecord, TestSpec
 
 SPEC = TestSpec(name="test_softmax", file="test_core.py", title="softmax sums to one", max_points=2.0,
                 timeout=10.0, memory_mb=512, threads=2, visibility="hidden")
@@ -39,7 +39,7 @@ def test_graded_sums_points_and_lists_grader_errors() -> None:
     tests = [TestRecord.ran(SPEC, 2.0, "", "", False, 0.1, True),
              TestRecord.ran(TestSpec("test_b", "test_core.py", "b", 3.0), 1.0, "off", "", False, 0.1, True),
              TestRecord.zero(TestSpec("test_c", "test_core.py", "c", 1.0), "sorry", grader_error=True)]
-    graded = Graded("alice", tests)
+    graded = SubmissionResult("alice", tests)
     assert graded.score == 3.0 and graded.max_score == 6.0
     assert [t.name for t in graded.grader_errors] == ["test_c"]
     assert graded.points() == {"test_softmax": 2.0, "test_b": 1.0, "test_c": 0.0}

@@ -8,19 +8,19 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from metakit.grading.report import write_reports
-from metakit.grading.records import Graded, TestRecord
+from metakit.grading.records import SubmissionResult, TestRecord
 from metakit.grading.visibility import WITHHELD_AFTER_DEADLINE, WITHHELD_BEFORE_DEADLINE, withheld_visibilities
 
 DEADLINE = datetime(2026, 3, 6, 23, 59, tzinfo=timezone.utc)
 
 
-def graded_with_visibilities() -> Graded:
+def graded_with_visibilities() -> SubmissionResult:
     def test(name: str, visibility: str, points: float) -> TestRecord:
         return TestRecord(name=name, file="test_a.py", title=f"title of {name}", points=points, max_points=2.0,
                           passed=points == 2.0, message="" if points == 2.0 else f"message of {name}",
                           visibility=visibility)
 
-    return Graded("alice", [test("test_shown", "visible", 2.0), test("test_later", "after_due_date", 0.0),
+    return SubmissionResult("alice", [test("test_shown", "visible", 2.0), test("test_later", "after_due_date", 0.0),
                             test("test_secret", "hidden", 1.0), test("test_published", "after_published", 2.0)])
 
 

@@ -2,7 +2,7 @@
 exported by question, scores imported into every report, and every bad scores CSV refused with
 nothing written.
 
-Autograded results are small fake :class:`~metakit.grading.runner.Graded` records written with
+Autograded results are small fake :class:`~metakit.grading.records.SubmissionResult` records written with
 :func:`~metakit.grading.report.write_reports` (what ``grade --out`` writes); one test grades
 hw_example through the real CLI.
 """
@@ -21,7 +21,7 @@ from metakit.__main__ import main
 from metakit.grading import authoring
 from metakit.grading.release import assignments, generate_release
 from metakit.grading.report import summary_table, write_reports
-from metakit.grading.records import Graded, TestRecord
+from metakit.grading.records import SubmissionResult, TestRecord
 from metakit.grading.written import (ANSWER_STUB, RubricError, WrittenQuestion, answer_text, read_answers,
                                      read_questions)
 from metakit.grading.written_scores import WrittenBook, WrittenScore, maxima
@@ -173,11 +173,11 @@ def submission(answers: dict[str, str], path: Path) -> Path:
     return path
 
 
-def fake_graded(student: str, points: list[float]) -> Graded:
+def fake_graded(student: str, points: list[float]) -> SubmissionResult:
     tests = [TestRecord(name=f"test_{i}", file="test_a.py", title=f"Test {i}", points=p, max_points=2.0,
                         passed=p == 2.0, message="" if p == 2.0 else "wrong", execution_time=0.1)
              for i, p in enumerate(points)]
-    return Graded(student, tests, seconds=1.0)
+    return SubmissionResult(student, tests, seconds=1.0)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@
   message for the student, the details for the instructor). Made in two ways only:
   :meth:`TestRecord.ran` (the plugin, after the test ran) and :meth:`TestRecord.zero` (the runner,
   for a test that could not run: no notebook, a broken intake, a stopped run).
-- :class:`Graded`: a submission's records, notes and log, read by the reports, the Gradescope
+- :class:`SubmissionResult`: a submission's records, notes and log, read by the reports, the Gradescope
   results, the gradebook and mutation testing.
 
 Records cross one process boundary as JSON (the grading process's ``results.json``) and are kept
@@ -74,7 +74,7 @@ class TestRecord(TestSpec):
 
 
 @dataclass
-class Graded:
+class SubmissionResult:
     """The result of one submission."""
 
     student: str
@@ -101,3 +101,6 @@ class Graded:
     def points(self) -> dict[str, float]:
         """Points earned per test name."""
         return {t.name: t.points for t in self.tests}
+
+
+Graded = SubmissionResult  # its earlier name, for instructors' scripts that import it

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from metakit.grading.late import LATE_COLUMNS, LatePolicy, Lateness, csv_cells
 from metakit.grading.late import feedback_lines as late_feedback
-from metakit.grading.records import Graded, TestRecord
+from metakit.grading.records import SubmissionResult, TestRecord
 from metakit.grading.visibility import WITHHELD_BEFORE_DEADLINE, split_tests, withheld_line
 from metakit.grading.written_scores import BOOK_FILE, QuestionMax, WrittenBook, load_book
 
@@ -30,7 +30,7 @@ GRADED_FILE = "graded.json"  # the autograded records, for `metakit written impo
 META_FILE = "meta.json"  # what `metakit gradebook` reads besides grades.csv
 
 
-def gradescope_results(graded: Graded, written: WrittenBook | None = None) -> dict:
+def gradescope_results(graded: SubmissionResult, written: WrittenBook | None = None) -> dict:
     """Gradescope's results.json for one submission; with ``written``, a test entry per graded
     written question, counted in the score."""
     tests = []
@@ -71,7 +71,7 @@ def _written_entries(student: str, written: WrittenBook) -> list[dict]:
             for q in written.questions if q.grade_id in scores]
 
 
-def score_line(graded: Graded, written: WrittenBook | None, score: float, max_score: float) -> str:
+def score_line(graded: SubmissionResult, written: WrittenBook | None, score: float, max_score: float) -> str:
     """The feedback's headline: the total (after any late penalty), and what it is made of.
     ``score`` / ``max_score``: the autograded points of the tests shown."""
     auto = f"{score:g} / {max_score:g}"
@@ -108,7 +108,7 @@ def written_markdown(student: str, written: WrittenBook) -> list[str]:
     return lines + [""]
 
 
-def feedback_markdown(graded: Graded, hw: str, written: WrittenBook | None = None,
+def feedback_markdown(graded: SubmissionResult, hw: str, written: WrittenBook | None = None,
                       withheld: frozenset[str] = WITHHELD_BEFORE_DEADLINE, policy: LatePolicy | None = None) -> str:
     """A student's feedback: the tests ``withheld`` (by visibility) are counted, never shown."""
     tests, hidden = split_tests(graded.tests, withheld)
@@ -156,7 +156,7 @@ def feedback_html(markdown_text: str, title: str) -> str:
             f"<style>{style}</style></head><body>{body}</body></html>\n")
 
 
-def write_reports(results: list[Graded], hw: str, out: Path, isolation: str = "",
+def write_reports(results: list[SubmissionResult], hw: str, out: Path, isolation: str = "",
                   questions: list[QuestionMax] | None = None, withheld: frozenset[str] = WITHHELD_BEFORE_DEADLINE,
                   policy: LatePolicy | None = None) -> WrittenBook | None:
     """Everything for a batch under ``out``: feedback/ (without the tests ``withheld``), gradescope/,
@@ -175,7 +175,7 @@ def write_reports(results: list[Graded], hw: str, out: Path, isolation: str = ""
     return book
 
 
-def report_files(results: list[Graded], hw: str, written: WrittenBook | None,
+def report_files(results: list[SubmissionResult], hw: str, written: WrittenBook | None,
                  withheld: frozenset[str] = WITHHELD_BEFORE_DEADLINE, policy: LatePolicy | None = None) -> dict[str, str]:
     """The text of every report that shows scores, by path relative to the grades folder."""
     files = {}
@@ -193,7 +193,7 @@ def report_files(results: list[Graded], hw: str, written: WrittenBook | None,
     return files
 
 
-def _graded_record(graded: Graded) -> dict:
+def _graded_record(graded: SubmissionResult) -> dict:
     record = asdict(graded)
     if graded.late is not None:
         at = graded.late.submitted_at
@@ -201,8 +201,8 @@ def _graded_record(graded: Graded) -> dict:
     return record
 
 
-def _graded_from_record(record: dict) -> Graded:
-    graded = Graded(**{**record, "tests": [TestRecord.from_dict(test) for test in record["tests"]]})
+def _graded_from_record(record: dict) -> SubmissionResult:
+    graded = SubmissionResult(**{**record, "tests": [TestRecord.from_dict(test) for test in record["tests"]]})
     late = record.get("late")
     if late is not None:
         at = late.get("submitted_at")
@@ -220,7 +220,7 @@ def write_files(out: Path, files: dict[str, str]) -> None:
         os.replace(temporary, path)
 
 
-def load_graded(out: Path) -> tuple[str, list[Graded]]:
+def load_graded(out: Path) -> tuple[str, list[SubmissionResult]]:
     """The assignment and autograded results that ``write_reports`` left in ``out`` (see
     :func:`load_withheld` for what its feedback left out)."""
     path = Path(out) / GRADED_FILE
@@ -237,11 +237,11 @@ def load_withheld(out: Path) -> frozenset[str]:
     return frozenset(data.get("withheld", WITHHELD_BEFORE_DEADLINE))
 
 
-def write_grades_csv(results: list[Graded], path: Path, written: WrittenBook | None = None) -> None:
+def write_grades_csv(results: list[SubmissionResult], path: Path, written: WrittenBook | None = None) -> None:
     Path(path).write_text(grades_csv(results, written))
 
 
-def grades_csv(results: list[Graded], written: WrittenBook | None = None) -> str:
+def grades_csv(results: list[SubmissionResult], written: WrittenBook | None = None) -> str:
     """A row per student: each test's points, each written question's (empty: not graded yet), the
     late policy's :data:`~metakit.grading.late.LATE_COLUMNS` (``final``: the total after the
     penalty; empty without a policy), ``autograded``, ``written`` (empty until a question is graded), ``total`` (autograded + written
@@ -266,7 +266,7 @@ def grades_csv(results: list[Graded], written: WrittenBook | None = None) -> str
     return buffer.getvalue()
 
 
-def batch_meta(results: list[Graded], hw: str, written: WrittenBook | None = None) -> dict:
+def batch_meta(results: list[SubmissionResult], hw: str, written: WrittenBook | None = None) -> dict:
     """meta.json: the assignment, its tests (name, points, visibility), the maximum (autograded and
     written) and who had no notebook."""
     tests = [{k: getattr(t, k) for k in ("name", "title", "max_points", "visibility")} for t in results[0].tests] if results else []
@@ -281,7 +281,7 @@ def _no_notebook(fatal: str) -> bool:
     return fatal.startswith("no notebook") or fatal.endswith("does not exist")
 
 
-def instructor_log(results: list[Graded], hw: str) -> str:
+def instructor_log(results: list[SubmissionResult], hw: str) -> str:
     parts = []
     for graded in results:
         parts.append(f"=== {hw} / {graded.student}: {graded.score:g} / {graded.max_score:g} "
@@ -306,7 +306,7 @@ def instructor_log(results: list[Graded], hw: str) -> str:
     return "\n".join(parts) + "\n"
 
 
-def summary_table(results: list[Graded], hw: str, written: WrittenBook | None = None) -> str:
+def summary_table(results: list[SubmissionResult], hw: str, written: WrittenBook | None = None) -> str:
     """A line per student: autograded, written ("-" until graded), total against the maximum with the
     written points, tests passed, time."""
     if not results:

@@ -8,7 +8,7 @@ anything, the grader included, gets its messages and zeros, and the others go on
 Before any student is graded, a probe worker is started the way every test's worker will be and
 must return a known answer (:func:`~metakit.grading.isolation.choose_isolation`); when no isolation
 works, nothing is graded. A test that fails on the grading side is a grader error: the student is
-told so, and ``Graded.grader_errors`` lists it for the instructor and the exit code.
+told so, and ``SubmissionResult.grader_errors`` lists it for the instructor and the exit code.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from metakit.grading.assignment import AssignmentConfig, load_config, prepare_sh
 from metakit.grading.errors import GRADER_ERROR_MESSAGE
 from metakit.grading.intake import intake, read_notebook
 from metakit.grading.late import TIMESTAMP_FILE
-from metakit.grading.records import Graded, TestRecord, TestSpec
+from metakit.grading.records import SubmissionResult, TestRecord, TestSpec
 from metakit.grading.sandbox import SandboxConfig, choose_isolation, describe_isolation
 from metakit.grading.zygotes import ZygotePool
 from metakit.paths import REPO_ROOT
@@ -200,7 +200,7 @@ class Grader:
     def max_score(self) -> float:
         return sum(t.max_points for t in self.collected)
 
-    def grade(self, submission: Submission, only: list[str] | None = None, first_failure: bool = False) -> Graded:
+    def grade(self, submission: Submission, only: list[str] | None = None, first_failure: bool = False) -> SubmissionResult:
         """Grade one submission on the grader's tests, or on those of them named in ``only`` (a
         regrade of some questions; the grader's probe and collection are not repeated).
 
@@ -220,7 +220,7 @@ class Grader:
         graded.seconds = round(time.monotonic() - started, 2)
         return graded
 
-    def _grade(self, submission: Submission, tests: list[TestSpec], first_failure: bool = False) -> Graded:
+    def _grade(self, submission: Submission, tests: list[TestSpec], first_failure: bool = False) -> SubmissionResult:
         if submission.notebook is None:
             return self._zeros(submission.student, submission.problem or "no notebook submitted", tests)
         folder = self.work / f"submission-{next(self._serial):05d}"  # never reused: no stale results.json
@@ -250,7 +250,7 @@ class Grader:
         records = [TestRecord.from_dict(record) for record in json.loads(results_path.read_text())["tests"]] \
             if results_path.exists() else []
         shutil.rmtree(folder, ignore_errors=True)
-        return Graded(submission.student, self._complete(records, log, tests, first_failure), notes=result.notes,
+        return SubmissionResult(submission.student, self._complete(records, log, tests, first_failure), notes=result.notes,
                       instructor_log=log)
 
     def _zygote(self):
@@ -274,11 +274,11 @@ class Grader:
             complete.append(record)
         return complete
 
-    def _zeros(self, student: str, message: str, tests: list[TestSpec], grader_error: bool = False) -> Graded:
-        return Graded(student, [TestRecord.zero(spec, message, grader_error) for spec in tests], fatal=message)
+    def _zeros(self, student: str, message: str, tests: list[TestSpec], grader_error: bool = False) -> SubmissionResult:
+        return SubmissionResult(student, [TestRecord.zero(spec, message, grader_error) for spec in tests], fatal=message)
 
     def grade_all(self, submissions: list[Submission], jobs: int = 1, progress: bool = True,
-                  only: list[list[str] | None] | None = None, first_failure: bool = False) -> list[Graded]:
+                  only: list[list[str] | None] | None = None, first_failure: bool = False) -> list[SubmissionResult]:
         """Grade ``jobs`` submissions at a time; ``only[i]`` (when given) names the tests of submission i;
         ``first_failure`` as in :meth:`grade`."""
         selections = only if only is not None else [None] * len(submissions)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from metakit.grading import Ref, as_array, check, close, graded, tensor
+from metakit.grading import Ref, as_array, close, graded, naming, tensor
+
+check, fail = naming("mann_loss")  # every message names the function at fault
 
 
 def inputs(seed: int, batch: int, ways: int, shots: int) -> tuple[np.ndarray, np.ndarray]:
@@ -82,7 +84,7 @@ def test_loss_gradient_only_on_query_row(student):
               "convert to numpy, or detach?)")
         grad = as_array(out["grads"][0], "the gradient of mann_loss with respect to preds", shape=preds.shape)
         support = float(np.abs(grad[:, :-1]).max())
-        check(support < 1e-7, f"the loss depends on the support rows' scores (gradient up to {support:.3g} "
+        check(support < 1e-7, f"mann_loss depends on the support rows' scores (gradient up to {support:.3g} "
                               f"there): only row K, the query row, is scored")
         probs = np.exp(log_softmax(preds[:, -1].astype(np.float64)))
         expected = (probs - labels[:, -1]) / (batch * ways)

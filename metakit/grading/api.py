@@ -39,6 +39,22 @@ def check(condition: Any, message: str) -> None:
         raise GradingFailure(message)
 
 
+def naming(function: str) -> tuple[Callable[[Any, str], None], Callable[[str], None]]:
+    """``check`` and ``fail`` for a grader file whose tests are all about one student function: their
+    messages start with ``"function: "`` unless they already name it, so the feedback always says
+    where to look. ``check, fail = naming("make_mann_batch")`` after the imports."""
+    def named(message: str) -> str:
+        return message if function in message else f"{function}: {message}"
+
+    def named_check(condition: Any, message: str) -> None:
+        check(condition, named(message))
+
+    def named_fail(message: str) -> None:
+        fail(named(message))
+
+    return named_check, named_fail
+
+
 def partial_credit(fraction: float, message: str) -> None:
     raise PartialCredit(fraction, message)
 

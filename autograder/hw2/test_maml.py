@@ -98,7 +98,7 @@ def test_inner_loop_several_steps(student):
         one, _, _ = _reference_adapt(params, lrs, task, 1)
         if relative_gap(adapted, one) < 1e-3:
             fail("inner_loop with num_steps=3 took only one step")
-        fail(f"three inner steps do not match three SGD steps (relative error {gap:.3g}; '{worst_entry(adapted, expected)}' "
+        fail(f"inner_loop: three inner steps do not match three SGD steps (relative error {gap:.3g}; '{worst_entry(adapted, expected)}' "
              f"differs most): each step's gradient must be taken at the parameters of the previous step")
     _check_accuracies(accs, expected_accs, margins, "inner_loop's accuracies after three steps")
 
@@ -277,7 +277,7 @@ def test_learned_inner_lrs_receive_gradients(student):
     got = {n: (float(lrs[n]) - _scalar(after_lrs[n], f"inner_lrs['{n}']")) / 0.5 for n in PARAM_ORDER}
     want = expected["lr_grads"]
     if max(abs(v) for v in got.values()) < 1e-9:
-        fail("the inner learning rates did not change: the meta-loss must depend on them, so they must enter "
+        fail("MAML.outer_step: the inner learning rates did not change: the meta-loss must depend on them, so they must enter "
              "the adapted parameters as tensors (theta - inner_lrs[name] * grad, no float() or .item()) and the "
              "query loss must use the adapted parameters; the optimizer then updates them")
     close(np.array([got[n] for n in PARAM_ORDER]), np.array([want[n] for n in PARAM_ORDER]), atol=2e-4, rtol=5e-3,
@@ -345,7 +345,7 @@ def test_outer_step_zeroes_gradients(student):
         if relative_gap(got, summed) < 1e-2:
             fail("MAML.outer_step: the second outer step applied the sum of both steps' meta-gradients: gradients accumulate "
                  "in .grad, so call self.optimizer.zero_grad() before meta_loss.backward()")
-        fail(f"the second of two outer steps does not apply its own meta-gradient (relative error {gap:.3g})")
+        fail(f"MAML.outer_step: the second of two outer steps does not apply its own meta-gradient (relative error {gap:.3g})")
 
 
 # ----------------------------------------------------------------------------------------- states, sweeps, Adam
@@ -487,11 +487,11 @@ def test_first_order_learned_inner_lrs(student):
                                                                       "scalar tensor")
     got = {n: (float(lrs[n]) - _scalar(after_lrs[n], f"inner_lrs['{n}']")) / 0.5 for n in PARAM_ORDER}
     if max(abs(v) for v in got.values()) < 1e-9:
-        fail("with first_order=True the inner learning rates did not change: first-order MAML treats the inner "
+        fail("MAML.outer_step: with first_order=True the inner learning rates did not change: first-order MAML treats the inner "
              "*gradients* as constants, but phi = theta - inner_lrs[name] * grad still depends on the rates, so "
              "they get a meta-gradient (do not detach the whole update)")
     close(np.array([got[n] for n in PARAM_ORDER]), np.array([expected["lr_grads"][n] for n in PARAM_ORDER]),
           atol=2e-4, rtol=5e-3, what="the first-order meta-gradient of the inner learning rates")
     gap = relative_gap(_applied_gradient(params, after, 0.5), expected["grads"])
-    check(gap < GRAD_TOL, f"with first_order=True and learned rates, the meta-gradient of the parameters differs "
+    check(gap < GRAD_TOL, f"MAML.outer_step: with first_order=True and learned rates, the meta-gradient of the parameters differs "
                           f"from the first-order one (relative error {gap:.3g})")

@@ -131,7 +131,7 @@ def test_protonet_step_gradient(student):
         logits = -((fq[:, None] - protos[None]) ** 2).sum(-1)
         total.append(torch.nn.functional.cross_entropy(logits, torch.tensor(qy)))
     torch.stack(total).mean().backward()
-    check(grads.get("weight") is not None, "after loss.backward() the model's weight has no gradient")
+    check(grads.get("weight") is not None, "protonet_step: after loss.backward() the model's weight has no gradient")
     close(grads["weight"], w.grad.numpy(), atol=1e-4, rtol=1e-3,
           what="the gradient of protonet_step's loss with respect to the embedding's weights")
 

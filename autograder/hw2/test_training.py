@@ -156,7 +156,7 @@ def maml_training_accuracy(student, seed: int = 0, train: bool = True) -> float:
             grads = {n: theta[n].astype(np.float64) - as_array(after[n], f"MAML.params['{n}']", shape=theta[n].shape)
                      for n in theta}
             if not all(np.isfinite(g).all() for g in grads.values()):
-                fail(f"meta-training iteration {step + 1}: the meta-gradient contains NaN or inf")
+                fail(f"MAML.outer_step, meta-training step {step + 1}: the meta-gradient contains NaN or inf")
             optimizer.step(grads)
     theta = to_torch(optimizer.params)
     lrs = {name: torch.tensor(c["inner_lr"], dtype=torch.float64) for name in theta}

@@ -22,7 +22,7 @@ def test_check_and_fail_raise_a_grading_failure_with_the_message() -> None:
 
 
 def test_naming_puts_the_function_at_fault_in_every_message_once() -> None:
-    named_check, named_fail = naming("mann_loss")
+    named_check, named_fail, named_close, named_as_array = naming("mann_loss")
     named_check(True, "never shown")
     with pytest.raises(GradingFailure, match=r"^mann_loss: only row K, the query row, is scored$"):
         named_check(False, "only row K, the query row, is scored")
@@ -30,6 +30,12 @@ def test_naming_puts_the_function_at_fault_in_every_message_once() -> None:
         named_check(False, "mann_loss should return a scalar")   # named already: left as it is
     with pytest.raises(GradingFailure, match=r"^mann_loss: no answer$"):
         named_fail("no answer")
+    named_close([1.0], np.array([1.0]))
+    with pytest.raises(GradingFailure, match=r"^mann_loss: the loss .*differ"):
+        named_close([2.0], np.array([1.0]), what="the loss")
+    assert named_as_array([1, 2], "x").tolist() == [1.0, 2.0]
+    with pytest.raises(GradingFailure, match=r"^mann_loss: the gradient"):
+        named_as_array([1, 2, 3], "the gradient", shape=(2,))
 
 
 def test_close_and_as_array_say_what_differs() -> None:

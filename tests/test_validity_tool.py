@@ -245,6 +245,27 @@ def test_engine_grading_is_one_grading_per_mutant_up_to_its_first_failure(mutant
                             ([name[ce[1].index]], ["t_grad"])]
 
 
+def test_a_kill_is_named_when_any_failing_test_names_the_function(mutants: list[Mutant]) -> None:
+    """Whether a kill is named does not depend on which test failed first: a first message that names
+    no function sends the mutant to its other tests, and a failing one that names it counts."""
+    ce = [m for m in mutants if m.function == "cross_entropy"][:2]
+    name = {m.index: f"m{m.index:04d}" for m in ce}
+    kills = {(name[ce[0].index], "t_value"): "the value is off by 2",
+             (name[ce[0].index], "t_grad"): "cross_entropy's gradient is wrong",
+             (name[ce[1].index], "t_value"): "the value is off by 2"}
+    affected = {"cross_entropy": ["t_value", "t_grad"]}
+    for grader in (FakeGrader(kills, ["t_value", "t_grad"]), FakeEngine(kills, ["t_value", "t_grad"])):
+        outcomes = [Outcome(m) for m in ce]
+        grade_mutants(reference(), outcomes, affected, grader)
+        assert [(o.status, o.test, o.named) for o in outcomes] == [("killed", "t_value", True),
+                                                                     ("killed", "t_value", False)]
+        assert grader.calls[-2:] == [([name[ce[0].index]], ["t_grad"]), ([name[ce[1].index]], ["t_grad"])]
+    for order in (["t_grad", "t_value"], ["t_value", "t_grad"]):   # the same verdict in either order
+        outcomes = [Outcome(ce[0])]
+        grade_mutants(reference(), outcomes, {"cross_entropy": order}, FakeEngine(kills, order))
+        assert outcomes[0].named
+
+
 def _kit_copy(tmp_path: Path, equivalents: str) -> Path:
     root = tmp_path / "kit"
     for part in ("solutions", "assignments", "autograder"):
@@ -444,10 +465,11 @@ def test_the_cli_path_gives_the_engines_verdicts(tmp_path: Path) -> None:
     assert len(verdicts[0]) == 5 and verdicts[0] == verdicts[1]
 
 
-# hw0's sample is verified (10/10 after its full run). hw1 and hw2 join once their samples have been
-# run with --no-probes (their full runs were made with probes), hw3 once its full run (with the new
-# parts 6-7) has sorted its survivors: a sample must not fail CI on a mutant no full run has seen.
-SAMPLED = ["hw0"]
+# Every assignment's seeded sample has been run here with --no-probes --strict before it joined: hw0
+# after its full run; hw1, hw2 and hw3 on 2026-12-04 (their kills whose messages named no function
+# were mended, and hw3's one survivor is a proven equivalent). The samples are seeded, so CI grades
+# exactly the mutants these runs saw.
+SAMPLED = ["hw0", "hw1", "hw2", "hw3"]
 
 
 @pytest.mark.slow

@@ -23,9 +23,9 @@ from conftest import (
     require_forward_matches,
 )
 
-from metakit.grading import as_array, close, graded, naming, tensor
+from metakit.grading import graded, naming, tensor
 
-check, fail = naming("MANN")  # every message names the model at fault
+check, fail, close, as_array = naming("MANN")  # every message names the model at fault
 
 DEFAULT_HIDDEN = 128
 

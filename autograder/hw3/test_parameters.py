@@ -62,7 +62,7 @@ def test_head_and_all_modes(student):
     chosen, trainable = chosen_and_trainable(student, model, "all")
     compare_names(chosen, list(reference), f'parameters_to_fine_tune(model, "all") should return all '
                                            f'{sum(reference.values()):,} scalars of the model')
-    compare_names(trainable, list(reference), 'after "all" the trainable parameters')
+    compare_names(trainable, list(reference), 'after parameters_to_fine_tune(model, "all") the trainable parameters')
     chosen, trainable = chosen_and_trainable(student, model, "head")
     compare_names(trainable, HEAD, 'parameters_to_fine_tune(model, "all") then (model, "head"): the trainable '
                                    'parameters (set requires_grad=False on every parameter you do not return)')
@@ -80,7 +80,8 @@ def test_last_k_mode(student):
         compare_names(chosen, expected, f'on a 3-block model, parameters_to_fine_tune(model, "last{k}") '
                                         f'should return blocks {3 - k}..2 and the head '
                                         f'({expected_count(expected, reference):,} scalars)')
-        compare_names(trainable, expected, f'after "last{k}" the trainable parameters (requires_grad=True)')
+        compare_names(trainable, expected, f'after parameters_to_fine_tune(model, "last{k}") the trainable parameters '
+                                           f'(requires_grad=True)')
 
 
 @graded(points=2, timeout=120)
@@ -95,8 +96,8 @@ def test_lora_mode(student):
     compare_names(chosen, expected, 'after inject_lora(model.encoder, 2, ["query", "value"]), '
                                     'parameters_to_fine_tune(model, "lora") should return the lora_A and lora_B '
                                     f'of the 4 wrapped layers and the head ({4 * 2 * (32 + 32) + 99} scalars)')
-    compare_names(trainable, expected, 'after "lora" the trainable parameters (the pre-trained weights, '
-                                       'base.weight and base.bias included, must be frozen)')
+    compare_names(trainable, expected, 'after parameters_to_fine_tune(model, "lora") the trainable parameters '
+                                       '(the pre-trained weights, base.weight and base.bias included, must be frozen)')
 
 
 @graded(points=1, timeout=120)

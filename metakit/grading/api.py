@@ -39,20 +39,35 @@ def check(condition: Any, message: str) -> None:
         raise GradingFailure(message)
 
 
-def naming(function: str) -> tuple[Callable[[Any, str], None], Callable[[str], None]]:
-    """``check`` and ``fail`` for a grader file whose tests are all about one student function: their
-    messages start with ``"function: "`` unless they already name it, so the feedback always says
-    where to look. ``check, fail = naming("make_mann_batch")`` after the imports."""
-    def named(message: str) -> str:
-        return message if function in message else f"{function}: {message}"
+class Naming:
+    """``check``, ``fail``, ``close`` and ``as_array`` for a grader file whose tests are all about one
+    student function: every message they give starts with ``"function: "`` unless it already names
+    it, so the feedback always says where to look (see :func:`naming`)."""
 
-    def named_check(condition: Any, message: str) -> None:
-        check(condition, named(message))
+    def __init__(self, function: str) -> None:
+        self.function = function
 
-    def named_fail(message: str) -> None:
-        fail(named(message))
+    def named(self, message: str) -> str:
+        return message if self.function in message else f"{self.function}: {message}"
 
-    return named_check, named_fail
+    def check(self, condition: Any, message: str) -> None:
+        check(condition, self.named(message))
+
+    def fail(self, message: str) -> None:
+        fail(self.named(message))
+
+    def close(self, actual: Any, expected: Any, atol: float = 1e-5, rtol: float = 1e-4, what: str = "the result") -> None:
+        close(actual, expected, atol=atol, rtol=rtol, what=self.named(what))
+
+    def as_array(self, value: Any, what: str, shape: tuple | None = None, dtype: Any = np.float64) -> np.ndarray:
+        return as_array(value, self.named(what), shape=shape, dtype=dtype)
+
+
+def naming(function: str) -> tuple[Callable, Callable, Callable, Callable]:
+    """``check, fail, close, as_array = naming("mann_loss")`` after a grader file's imports: the four
+    checks, each message naming ``function`` (:class:`Naming`)."""
+    named = Naming(function)
+    return named.check, named.fail, named.close, named.as_array
 
 
 def partial_credit(fraction: float, message: str) -> None:

@@ -13,11 +13,34 @@ def grade_mutants(reference: dict, outcomes: list[Outcome], affected: dict[str, 
                   log: Callable[[str], None] = lambda s: None) -> None:
     """Grade each live mutant on its function's tests, in collection order, until one fails: in one
     grading per mutant when ``grade`` can stop at a first failure (:class:`EngineGrader`), else in
-    stages of one test (:class:`CliGrader`). Either way a mutant is killed iff one of its tests fails."""
+    stages of one test (:class:`CliGrader`). Either way a mutant is killed iff one of its tests fails.
+    A kill is named when a failing test's message names the mutated function (see
+    :func:`_look_for_a_message_that_names_the_function`), whatever order the tests ran in."""
     if hasattr(grade, "first_failures"):
         _grade_until_first_failure(reference, outcomes, affected, grade, log)
     else:
         _grade_in_stages(reference, outcomes, affected, grade, log)
+    _look_for_a_message_that_names_the_function(reference, outcomes, affected, grade, log)
+
+
+def _look_for_a_message_that_names_the_function(reference: dict, outcomes: list[Outcome],
+                                                 affected: dict[str, list[str]], grade: GradeFn,
+                                                 log: Callable[[str], None]) -> None:
+    """A student reads the message of every test their code fails, not only the first one's. So a
+    kill whose first failing message names no function is graded on its function's other tests too,
+    and counts as named when one of them fails with a message that names it. Which test fails first
+    depends on the order, and the order on the reference's times on this machine; this way whether a
+    kill is named does not."""
+    unnamed = [o for o in outcomes if o.status == "killed" and not o.named
+               and any(t not in o.tests_run for t in affected.get(o.mutant.function, []))]
+    for outcome in unnamed:
+        rest = [t for t in affected[outcome.mutant.function] if t not in outcome.tests_run]
+        results = grade({_notebook_name(outcome): _mutated(reference, outcome)}, rest)[_notebook_name(outcome)]
+        naming = [t for t, r in results.items() if not r.passed and names_function(r.message, outcome.mutant)]
+        outcome.named = bool(naming)
+    if unnamed:
+        log(f"  {len(unnamed)} kills whose first message named no function, graded on their other tests: "
+            f"{sum(o.named for o in unnamed)} named by another failing test")
 
 
 def _notebook_name(outcome: Outcome) -> str:

@@ -189,26 +189,24 @@ def train_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn,
             raise TypeError(f"train_blackbox needs {' and '.join(missing)} (or a BlackboxConfig)")
         config = BlackboxConfig(settings.pop("ways"), settings.pop("shots"))
     c = config.with_settings(**settings)
-    ways, shots, steps, meta_batch, lr, eval_every, eval_episodes, seed = (
-        c.ways, c.shots, c.steps, c.meta_batch, c.lr, c.eval_every, c.eval_episodes, c.seed)
     device = resolve_device(device)
     model.to(device)
-    train_sampler = EpisodeSampler(data.train, ways, shots, 1, seed=seed, rotations=c.rotations, augment=c.augment)
-    test_sampler = EpisodeSampler(data.test, ways, shots, 1, seed=10_000 + seed)
-    generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    schedule = cosine_schedule(optimizer, steps) if c.cosine else None
-    result = History(label or f"{ways}-way {shots}-shot", settings={**asdict(c), "data": data.source})
+    train_sampler = EpisodeSampler(data.train, c.ways, c.shots, 1, seed=c.seed, rotations=c.rotations, augment=c.augment)
+    test_sampler = EpisodeSampler(data.test, c.ways, c.shots, 1, seed=10_000 + c.seed)
+    generator = torch.Generator().manual_seed(c.seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=c.lr)
+    schedule = cosine_schedule(optimizer, c.steps) if c.cosine else None
+    result = History(label or f"{c.ways}-way {c.shots}-shot", settings={**asdict(c), "data": data.source})
     window_loss, window_acc, window = 0.0, 0.0, 0
     started = time.perf_counter()
-    bar = tqdm(range(1, steps + 1), desc=result.name, disable=not progress, leave=False)
+    bar = tqdm(range(1, c.steps + 1), desc=result.name, disable=not progress, leave=False)
     model.train()
     for step in bar:
-        images, labels = make_batch(train_sampler.sample(meta_batch), generator)
+        images, labels = make_batch(train_sampler.sample(c.meta_batch), generator)
         images, labels = images.to(device), labels.to(device)
         predictions = model(images, labels)
         loss = loss_fn(predictions, labels)
-        check_finite_loss(loss, step, lr)
+        check_finite_loss(loss, step, c.lr)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if c.grad_clip is not None:
@@ -219,9 +217,9 @@ def train_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn,
         window_loss += float(loss.detach())
         window_acc += query_accuracy(predictions.detach(), labels)
         window += 1
-        if step % eval_every == 0 or step == steps:
-            accuracy, test_loss = evaluate_blackbox(make_batch, model, loss_fn, test_sampler, eval_episodes,
-                                                    seed=seed, device=device)
+        if step % c.eval_every == 0 or step == c.steps:
+            accuracy, test_loss = evaluate_blackbox(make_batch, model, loss_fn, test_sampler, c.eval_episodes,
+                                                    seed=c.seed, device=device)
             result.log_eval(step, query_accuracy=accuracy, loss=test_loss)
             result.log_train(step, loss=window_loss / window, query_accuracy=window_acc / window)
             window_loss, window_acc, window = 0.0, 0.0, 0

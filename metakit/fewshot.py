@@ -240,6 +240,15 @@ ProtoNetStep = Callable[[nn.Module, list], tuple]
 EARLIER_NAMES = {"iterations": "steps", "val_every": "eval_every", "val_tasks": "eval_episodes"}
 
 
+def _steps_and_evaluations(earlier: dict[str, Any], where: str, steps: int, eval_every: int,
+                           eval_episodes: int) -> tuple[int, int, int]:
+    """A loop's ``steps``, ``eval_every`` and ``eval_episodes``, which hw2's earlier keywords
+    (``earlier``: ``iterations``, ``val_every``, ``val_tasks``) may give instead, with a warning."""
+    given = {"steps": steps, "eval_every": eval_every, "eval_episodes": eval_episodes,
+             **renamed(earlier, EARLIER_NAMES, where, stacklevel=4)}
+    return given["steps"], given["eval_every"], given["eval_episodes"]
+
+
 def train_protonet(protonet_step: ProtoNetStep, model: nn.Module, train_sampler: EpisodeSampler,
                    val_sampler: EpisodeSampler | None = None, steps: int = 1000, meta_batch: int = 16,
                    lr: float = 1e-3, eval_every: int = 100, eval_episodes: int = 64, log_every: int = 10,
@@ -258,11 +267,7 @@ def train_protonet(protonet_step: ProtoNetStep, model: nn.Module, train_sampler:
     Returns the :class:`~metakit.training.History` (``seconds``: the training steps' time,
     validation excluded).
     """
-    if earlier:
-        return train_protonet(protonet_step, model, train_sampler, val_sampler, **{
-            **dict(steps=steps, meta_batch=meta_batch, lr=lr, eval_every=eval_every, eval_episodes=eval_episodes,
-                   log_every=log_every, device=device, progress=progress, name=name, cosine=cosine),
-            **renamed(earlier, EARLIER_NAMES, "train_protonet")})
+    steps, eval_every, eval_episodes = _steps_and_evaluations(earlier, "train_protonet", steps, eval_every, eval_episodes)
     device = resolve_device(device)
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -331,11 +336,7 @@ def train_maml(maml: Any, train_sampler: EpisodeSampler, val_sampler: EpisodeSam
     else the device of ``maml.params``), since this loop cannot move them. Steps, evaluations and
     the earlier keyword names as in :func:`train_protonet`.
     """
-    if earlier:
-        return train_maml(maml, train_sampler, val_sampler, **{
-            **dict(steps=steps, meta_batch=meta_batch, eval_every=eval_every, eval_episodes=eval_episodes,
-                   log_every=log_every, device=device, progress=progress, name=name, cosine=cosine),
-            **renamed(earlier, EARLIER_NAMES, "train_maml")})
+    steps, eval_every, eval_episodes = _steps_and_evaluations(earlier, "train_maml", steps, eval_every, eval_episodes)
     device = device_of(maml) if device is None else torch.device(device)
     history = History(name, settings=dict(steps=steps, meta_batch=meta_batch, cosine=cosine))
     schedule = cosine_schedule(maml.optimizer, steps) if cosine else None

@@ -115,14 +115,14 @@ class History:
         return fig
 
 
-def renamed(old: dict[str, Any], names: dict[str, str], where: str) -> dict[str, Any]:
+def renamed(old: dict[str, Any], names: dict[str, str], where: str, stacklevel: int = 3) -> dict[str, Any]:
     """Keyword arguments under their earlier names (``names``: old -> new), as the new names, with a
     DeprecationWarning; a TypeError for any other unknown keyword."""
     unknown = sorted(set(old) - set(names))
     if unknown:
         raise TypeError(f"{where}() got an unexpected keyword argument {unknown[0]!r}")
     for name in old:
-        warnings.warn(f"{where}({name}=...) is now {names[name]}=...", DeprecationWarning, stacklevel=3)
+        warnings.warn(f"{where}({name}=...) is now {names[name]}=...", DeprecationWarning, stacklevel=stacklevel)
     return {names[name]: value for name, value in old.items()}
 
 

@@ -167,7 +167,7 @@ class Grader:
         return [f"{self.tests_dir / t.file}::{t.name}" for t in tests]
 
     def close(self) -> None:
-        if getattr(self, "zygotes", None) is not None:
+        if self.zygotes is not None:
             self.zygotes.close()
         shutil.rmtree(self.work, ignore_errors=True)
 

@@ -31,13 +31,13 @@ def _look_for_a_message_that_names_the_function(reference: dict, outcomes: list[
     and counts as named when one of them fails with a message that names it. Which test fails first
     depends on the order, and the order on the reference's times on this machine; this way whether a
     kill is named does not."""
-    unnamed = [o for o in outcomes if o.status == "killed" and not o.named
-               and any(t not in o.tests_run for t in affected.get(o.mutant.function, []))]
+    untried = {o.mutant.index: [t for t in affected.get(o.mutant.function, []) if t not in o.tests_run]
+               for o in outcomes if o.status == "killed" and not o.named}
+    unnamed = [o for o in outcomes if untried.get(o.mutant.index)]
     for outcome in unnamed:
-        rest = [t for t in affected[outcome.mutant.function] if t not in outcome.tests_run]
-        results = grade({_notebook_name(outcome): _mutated(reference, outcome)}, rest)[_notebook_name(outcome)]
-        naming = [t for t, r in results.items() if not r.passed and names_function(r.message, outcome.mutant)]
-        outcome.named = bool(naming)
+        name = _notebook_name(outcome)
+        results = grade({name: _mutated(reference, outcome)}, untried[outcome.mutant.index])[name]
+        outcome.named = any(not r.passed and names_function(r.message, outcome.mutant) for r in results.values())
     if unnamed:
         log(f"  {len(unnamed)} kills whose first message named no function, graded on their other tests: "
             f"{sum(o.named for o in unnamed)} named by another failing test")

@@ -94,9 +94,11 @@ def main() -> int:
             torch.manual_seed(0)
             model = reference.MANN(ways, shots + 1, s["hidden"])
             started = time.perf_counter()
-            train_settings = {key: value for key, value in s.items() if key != "hidden"}
-            result = blackbox.train_blackbox(reference.make_mann_batch, model, reference.mann_loss, data, ways=ways,
-                                             shots=shots, eval_every=max(1, s["steps"] // 5), eval_episodes=300,
+            train_settings = {key: value for key, value in s.items() if key not in ("hidden", "rotations", "augment")}
+            samplers = blackbox.episode_samplers(data, ways, shots, seed=0, rotations=s.get("rotations", False),
+                                                 augment=s.get("augment", False))
+            result = blackbox.train_blackbox(reference.make_mann_batch, model, reference.mann_loss, *samplers,
+                                             eval_every=max(1, s["steps"] // 5), eval_episodes=300,
                                              seed=0, progress=not args.no_progress, **train_settings)
             wall = time.perf_counter() - started
             accuracy, ci = final_accuracy(reference, model, data, ways, shots)

@@ -12,9 +12,10 @@ What the kit gives around them:
 * :func:`load_data`: train and test characters, disjoint: the embedded glyphs by default, real
   Omniglot when asked, found by :func:`metakit.data.source.resolve` (see :func:`omniglot_split`);
   the protocol itself is :func:`metakit.data.protocols.blackbox_data`.
+* :func:`episode_samplers`: the training and held-out episode streams over a data split.
 * :func:`train_blackbox`: Adam on meta-batches of fresh training episodes (tqdm bar), evaluation
-  on the same held-out episodes every ``eval_every`` steps, curves for
-  :func:`metakit.plot.learning_curves`.
+  on the same held-out episodes every ``eval_every`` steps, settings in a :class:`BlackboxConfig`,
+  curves for :func:`metakit.plot.learning_curves`.
 * :func:`evaluate_blackbox` and :func:`query_accuracy`: accuracy on the query row (the last row)
   computed from predictions. Evaluation hides the true query labels from the model: every query
   label the model receives is a class drawn at random, independently of the others (so not a
@@ -27,7 +28,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, fields, replace
+import warnings
+from dataclasses import asdict, dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -41,7 +43,7 @@ from metakit.data.source import omniglot_available  # noqa: F401 - part of this 
 from metakit.device import device_of, resolve as resolve_device
 from metakit.episodes import Episodes, EpisodeSampler
 from metakit.paths import shared_omniglot_dir  # noqa: F401 - benchmarks name the folder through this module
-from metakit.training import History, check_finite_loss, cosine_schedule
+from metakit.training import History, LoopConfig, check_finite_loss, cosine_schedule
 
 BatchFn = Callable[[Episodes, torch.Generator], "tuple[torch.Tensor, torch.Tensor]"]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -120,59 +122,91 @@ def evaluate_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: Loss
 
 # ====================================================================== training
 @dataclass(frozen=True)
-class BlackboxConfig:
+class BlackboxConfig(LoopConfig):
     """The settings of one black-box meta-training run (:func:`train_blackbox`).
 
-    ways, shots: N and K. steps: Adam steps, each on ``meta_batch`` fresh training episodes.
-    lr: Adam's learning rate. eval_every, eval_episodes: evaluate every ``eval_every`` steps (and
-    at the last) on the same ``eval_episodes`` held-out episodes.
-    rotations: add 90/180/270-degree rotations of the training characters as new classes (test
-    characters are never rotated). augment: warp every training image by a random small affine
-    map (:class:`metakit.augment.AffineJitter`; test images are never warped).
-    grad_clip: clip the gradient norm to this value (None: no clipping). cosine: decay the learning
-    rate from ``lr`` to 0 along a half cosine over the ``steps`` (False: constant ``lr``).
-    seed: seeds the model's data stream, the query shuffles and the test episodes.
+    steps: Adam steps, each on ``meta_batch`` fresh training episodes. lr: Adam's learning rate.
+    eval_every, eval_episodes: evaluate every ``eval_every`` steps (and at the last) on the same
+    ``eval_episodes`` held-out episodes. grad_clip: clip the gradient norm to this value (None: no
+    clipping). cosine: decay the learning rate from ``lr`` to 0 along a half cosine over the
+    ``steps`` (False: constant ``lr``). seed: seeds the query shuffles (``make_batch``'s generator)
+    and the evaluation's decoy query labels.
+
+    What the episodes are (N ways, K shots, rotations, augmentation) belongs to the samplers
+    (:func:`episode_samplers`), not to this config.
     """
 
-    ways: int
-    shots: int
     steps: int = 2000
     meta_batch: int = 32
-    lr: float = 1e-3
     eval_every: int = 250
     eval_episodes: int = 500
-    rotations: bool = False
-    augment: bool = False
+    lr: float = 1e-3
     grad_clip: float | None = None
-    cosine: bool = False
     seed: int = 0
 
-    def with_settings(self, **settings) -> "BlackboxConfig":
-        """A copy with ``settings`` changed; a TypeError that names the unknown ones."""
-        unknown = sorted(set(settings) - {f.name for f in fields(self)})
-        if unknown:
-            raise TypeError(f"train_blackbox has no setting {', '.join(map(repr, unknown))}; "
-                            f"its settings are {', '.join(f.name for f in fields(self))}")
-        return replace(self, **settings)
+
+EPISODE_SETTINGS = ("ways", "shots", "rotations", "augment")  # the samplers' part of the earlier keywords
 
 
-def train_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn, data: DataSplit,
+def episode_samplers(data: DataSplit, ways: int, shots: int, *, seed: int = 0, rotations: bool = False,
+                     augment: bool = False) -> tuple[EpisodeSampler, EpisodeSampler]:
+    """hw1's two episode streams over ``data``: N-way K-shot episodes with one query per class.
+
+    The training sampler draws from ``data.train`` (seed ``seed``; ``rotations`` adds the
+    90/180/270-degree rotations of every training character as new classes, ``augment`` warps every
+    training image by a small random affine map, :class:`metakit.augment.AffineJitter`); the test
+    sampler from ``data.test`` (seed ``10_000 + seed``, never rotated or warped).
+    """
+    train = EpisodeSampler(data.train, ways, shots, 1, seed=seed, rotations=rotations, augment=augment)
+    test = EpisodeSampler(data.test, ways, shots, 1, seed=10_000 + seed)
+    return train, test
+
+
+def _check_samplers(train: EpisodeSampler, test: EpisodeSampler | None) -> None:
+    if not isinstance(train, EpisodeSampler) or not isinstance(test, EpisodeSampler):
+        raise TypeError("train_blackbox takes a training and a test EpisodeSampler "
+                        "(blackbox.episode_samplers(data, ways, shots) makes both)")
+    if train.queries != 1 or test.queries != 1:
+        raise ValueError(f"black-box episodes have one query per class (the query row of [B, K+1, N, 784]); "
+                         f"the samplers give {train.queries} and {test.queries}")
+    if (train.ways, train.shots) != (test.ways, test.shots):
+        raise ValueError(f"the training episodes are {train.ways}-way {train.shots}-shot but the test episodes "
+                         f"{test.ways}-way {test.shots}-shot")
+
+
+def _from_data_split(data: DataSplit, config: BlackboxConfig | None, settings: dict) -> tuple[EpisodeSampler, EpisodeSampler]:
+    """The earlier call ``train_blackbox(..., data, ways=N, shots=K, ...)``: its samplers (and the
+    sampler keywords taken out of ``settings``), with a DeprecationWarning."""
+    warnings.warn("train_blackbox(..., data, ways=N, shots=K) now takes samplers: "
+                  "train_blackbox(..., *blackbox.episode_samplers(data, N, K), ...)", DeprecationWarning, stacklevel=3)
+    missing = [name for name in ("ways", "shots") if name not in settings]
+    if missing:
+        raise TypeError(f"train_blackbox needs {' and '.join(missing)} with a data split (or samplers)")
+    episode = {name: settings.pop(name) for name in EPISODE_SETTINGS if name in settings}
+    seed = settings.get("seed", config.seed if config is not None else BlackboxConfig.seed)
+    return episode_samplers(data, episode.pop("ways"), episode.pop("shots"), seed=seed, **episode)
+
+
+def train_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn,
+                   train_sampler: EpisodeSampler | DataSplit, test_sampler: EpisodeSampler | None = None,
                    config: BlackboxConfig | None = None, *, device: torch.device | str | None = None,
                    label: str | None = None, progress: bool = True, **settings) -> History:
     """Meta-train ``model`` with Adam on N-way K-shot episodes; evaluate on held-out characters.
 
-    Every step draws ``meta_batch`` fresh training episodes (K shots and one query per class),
-    lays them out with ``make_batch(episodes, generator)``, and takes one Adam step on
+    Every step draws ``meta_batch`` fresh episodes from ``train_sampler`` (K shots and one query
+    per class), lays them out with ``make_batch(episodes, generator)``, and takes one Adam step on
     ``loss_fn(model(images, labels), labels)``. Every ``eval_every`` steps (and at the end) it
-    measures query accuracy and loss on the same ``eval_episodes`` test episodes
+    measures query accuracy and loss on the same ``eval_episodes`` episodes of ``test_sampler``
     (:func:`evaluate_blackbox`).
 
     Args:
         make_batch, model, loss_fn: the student's layout, model and loss (see the module doc).
-        data: train and test characters (:func:`load_data`).
-        config: the run's settings (:class:`BlackboxConfig`); ``settings`` (its field names as
-            keywords: ``ways=5, shots=1, steps=300``) change them, or make the whole config when
-            it is None.
+        train_sampler, test_sampler: the training and held-out episodes, one query per class, with
+            the same N and K (:func:`episode_samplers` makes both from a :class:`DataSplit`). The
+            earlier call with a data split and ``ways=N, shots=K`` (``rotations``, ``augment``)
+            still works, with a DeprecationWarning.
+        config: the run's settings (:class:`BlackboxConfig`; default its defaults); ``settings``
+            (its field names as keywords: ``steps=300, lr=3e-3``) change them.
         device: where the model and the batches live (the model is moved there); default
             :func:`metakit.device` (CUDA, then MPS, then the CPU; ``$METAKIT_DEVICE`` overrides it).
         label: the run's name (default ``"N-way K-shot"``); progress: a tqdm bar and a summary line.
@@ -181,22 +215,25 @@ def train_blackbox(make_batch: BatchFn, model: torch.nn.Module, loss_fn: LossFn,
         a :class:`~metakit.training.History`: at every evaluation, the held-out ``query_accuracy``
         and ``loss`` (``evaluation``) and the training ``loss`` and ``query_accuracy`` averaged
         over the steps since the one before (``train``, logged at the same steps); ``settings``
-        holds the config and the data's source.
+        holds the config and the episodes' ways, shots, rotations and augmentation.
     """
-    if config is None:
-        missing = [name for name in ("ways", "shots") if name not in settings]
-        if missing:
-            raise TypeError(f"train_blackbox needs {' and '.join(missing)} (or a BlackboxConfig)")
-        config = BlackboxConfig(settings.pop("ways"), settings.pop("shots"))
-    c = config.with_settings(**settings)
+    source = None
+    if isinstance(train_sampler, DataSplit):
+        if isinstance(test_sampler, BlackboxConfig) and config is None:   # the earlier (data, config) call
+            test_sampler, config = None, test_sampler
+        source = train_sampler.source
+        train_sampler, test_sampler = _from_data_split(train_sampler, config, settings)
+    _check_samplers(train_sampler, test_sampler)
+    c = BlackboxConfig.of(config, settings, "train_blackbox")
     device = resolve_device(device)
     model.to(device)
-    train_sampler = EpisodeSampler(data.train, c.ways, c.shots, 1, seed=c.seed, rotations=c.rotations, augment=c.augment)
-    test_sampler = EpisodeSampler(data.test, c.ways, c.shots, 1, seed=10_000 + c.seed)
+    ways, shots = train_sampler.ways, train_sampler.shots
     generator = torch.Generator().manual_seed(c.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=c.lr)
     schedule = cosine_schedule(optimizer, c.steps) if c.cosine else None
-    result = History(label or f"{c.ways}-way {c.shots}-shot", settings={**asdict(c), "data": data.source})
+    episodes = dict(ways=ways, shots=shots, rotations=train_sampler.rotations, augment=train_sampler.augment is not None)
+    result = History(label or f"{ways}-way {shots}-shot",
+                     settings={**asdict(c), **episodes, **({"data": source} if source is not None else {})})
     window_loss, window_acc, window = 0.0, 0.0, 0
     started = time.perf_counter()
     bar = tqdm(range(1, c.steps + 1), desc=result.name, disable=not progress, leave=False)

@@ -31,7 +31,7 @@ Shapes (N ways, K shots, Q queries per class, D embedding size)::
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -47,7 +47,7 @@ from metakit.data.source import omniglot_available  # noqa: F401 - part of this 
 from metakit.device import device_of, resolve as resolve_device
 from metakit.episodes import Episodes, EpisodeSampler
 from metakit.stats import format_ci, mean_ci95
-from metakit.training import History, cosine_schedule, renamed
+from metakit.training import History, LoopConfig, cosine_schedule, renamed
 
 Task = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 """(support_x [N*K, 1, 28, 28], support_y [N*K], query_x [N*Q, 1, 28, 28], query_y [N*Q])."""
@@ -240,45 +240,62 @@ ProtoNetStep = Callable[[nn.Module, list], tuple]
 EARLIER_NAMES = {"iterations": "steps", "val_every": "eval_every", "val_tasks": "eval_episodes"}
 
 
-def _steps_and_evaluations(earlier: dict[str, Any], where: str, steps: int, eval_every: int,
-                           eval_episodes: int) -> tuple[int, int, int]:
-    """A loop's ``steps``, ``eval_every`` and ``eval_episodes``, which hw2's earlier keywords
-    (``earlier``: ``iterations``, ``val_every``, ``val_tasks``) may give instead, with a warning."""
-    given = {"steps": steps, "eval_every": eval_every, "eval_episodes": eval_episodes,
-             **renamed(earlier, EARLIER_NAMES, where, stacklevel=4)}
-    return given["steps"], given["eval_every"], given["eval_episodes"]
+@dataclass(frozen=True)
+class ProtoNetConfig(LoopConfig):
+    """The settings of :func:`train_protonet`: ``steps`` Adam steps at learning rate ``lr``, each on
+    ``meta_batch`` training episodes; training figures logged every ``log_every`` steps (and at
+    step 1); ``eval_episodes`` validation episodes every ``eval_every`` steps (and at the last);
+    ``cosine``: the learning rate decays from ``lr`` to 0 along a half cosine."""
+
+    lr: float = 1e-3
+    log_every: int = 10
+
+
+@dataclass(frozen=True)
+class MAMLConfig(LoopConfig):
+    """The settings of :func:`train_maml`: as :class:`ProtoNetConfig`, without ``lr``: the learning
+    rates are the MAML object's own (its ``optimizer``; ``cosine`` decays them)."""
+
+    log_every: int = 10
+
+
+def _config(kind: type[LoopConfig], config: LoopConfig | None, settings: dict[str, Any], where: str) -> Any:
+    """The loop's config from ``config`` and keyword ``settings``, which may use hw2's earlier names
+    (``iterations``, ``val_every``, ``val_tasks``: a DeprecationWarning at the caller's line)."""
+    earlier = {name: settings.pop(name) for name in list(settings) if name in EARLIER_NAMES}
+    return kind.of(config, {**settings, **renamed(earlier, EARLIER_NAMES, where, stacklevel=4)}, where)
 
 
 def train_protonet(protonet_step: ProtoNetStep, model: nn.Module, train_sampler: EpisodeSampler,
-                   val_sampler: EpisodeSampler | None = None, steps: int = 1000, meta_batch: int = 16,
-                   lr: float = 1e-3, eval_every: int = 100, eval_episodes: int = 64, log_every: int = 10,
+                   val_sampler: EpisodeSampler | None = None, config: ProtoNetConfig | None = None, *,
                    device: torch.device | str | None = None, progress: bool = True, name: str = "ProtoNet",
-                   cosine: bool = False, **earlier: Any) -> History:
+                   **settings: Any) -> History:
     """Train ``model`` (the embedding) with Adam on ``protonet_step(model, task_batch)``.
 
     Each step samples ``meta_batch`` episodes from ``train_sampler``, calls
     ``loss, support_acc, query_acc = protonet_step(model, tasks)`` with the model in train mode,
     then zero_grad / backward / step. Every ``eval_every`` steps (and at the last) the model (in
-    eval mode, no gradients) is run on ``eval_episodes`` validation episodes. ``cosine``: the
-    learning rate decays from ``lr`` to 0 along a half cosine over the run. ``device``: where the
-    model (moved there) and the episodes live; default :func:`metakit.device`
-    (``$METAKIT_DEVICE`` overrides it). The earlier names ``iterations``, ``val_every`` and
-    ``val_tasks`` are still accepted, with a DeprecationWarning.
+    eval mode, no gradients) is run on ``eval_episodes`` episodes of ``val_sampler`` (None: no
+    validation). ``config``: a :class:`ProtoNetConfig` (default its defaults: 1000 steps of 16
+    episodes at lr 1e-3); ``settings``, its fields as keywords (``steps=300, lr=3e-3``), change it.
+    The earlier names ``iterations``, ``val_every`` and ``val_tasks`` are still accepted, with a
+    DeprecationWarning. ``device``: where the model (moved there) and the episodes live; default
+    :func:`metakit.device` (``$METAKIT_DEVICE`` overrides it).
     Returns the :class:`~metakit.training.History` (``seconds``: the training steps' time,
-    validation excluded).
+    validation excluded; ``settings``: the config).
     """
-    steps, eval_every, eval_episodes = _steps_and_evaluations(earlier, "train_protonet", steps, eval_every, eval_episodes)
+    c = _config(ProtoNetConfig, config, settings, "train_protonet")
     device = resolve_device(device)
     model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    schedule = cosine_schedule(optimizer, steps) if cosine else None
-    history = History(name, settings=dict(steps=steps, meta_batch=meta_batch, lr=lr, cosine=cosine))
-    val_batch = task_batch(val_sampler.episodes(0, eval_episodes), device) if val_sampler is not None else None
-    bar = tqdm(range(1, steps + 1), desc=name, disable=not progress, leave=False)
+    optimizer = torch.optim.Adam(model.parameters(), lr=c.lr)
+    schedule = cosine_schedule(optimizer, c.steps) if c.cosine else None
+    history = History(name, settings=asdict(c))
+    val_batch = task_batch(val_sampler.episodes(0, c.eval_episodes), device) if val_sampler is not None else None
+    bar = tqdm(range(1, c.steps + 1), desc=name, disable=not progress, leave=False)
     for step in bar:
         started = time.perf_counter()
         model.train()
-        tasks = task_batch(train_sampler.sample(meta_batch), device)
+        tasks = task_batch(train_sampler.sample(c.meta_batch), device)
         loss, support_acc, query_acc = _unpack(protonet_step(model, tasks), "protonet_step")
         if not torch.is_tensor(loss) or not loss.requires_grad:
             raise TypeError("protonet_step's loss must be a tensor that depends on the model's parameters "
@@ -290,10 +307,10 @@ def train_protonet(protonet_step: ProtoNetStep, model: nn.Module, train_sampler:
             schedule.step()
         history.seconds += time.perf_counter() - started
         history.steps = step
-        if step % log_every == 0 or step == 1:
+        if step % c.log_every == 0 or step == 1:
             _log(history, step, float(loss.detach()), support_acc, query_acc)
             bar.set_postfix(loss=f"{history.last('loss', 'train'):.3f}", query_acc=f"{query_acc:.3f}")
-        if val_batch is not None and (step % eval_every == 0 or step == steps):
+        if val_batch is not None and (step % c.eval_every == 0 or step == c.steps):
             model.eval()
             with torch.no_grad():
                 _, _, val_acc = _unpack(protonet_step(model, val_batch), "protonet_step")
@@ -323,37 +340,37 @@ def evaluate_protonet(protonet_step: ProtoNetStep, model: nn.Module, sampler: Ep
 
 # =========================================================================== MAML loops
 def train_maml(maml: Any, train_sampler: EpisodeSampler, val_sampler: EpisodeSampler | None = None,
-               steps: int = 1000, meta_batch: int = 16, eval_every: int = 100, eval_episodes: int = 64,
-               log_every: int = 10, device: torch.device | str | None = None, progress: bool = True,
-               name: str = "MAML", cosine: bool = False, **earlier: Any) -> History:
+               config: MAMLConfig | None = None, *, device: torch.device | str | None = None, progress: bool = True,
+               name: str = "MAML", **settings: Any) -> History:
     """Meta-train with ``maml.outer_step(task_batch, train=True)`` (which updates the
     meta-parameters itself); validate with ``outer_step(val_batch, train=False)``.
 
     ``outer_step`` returns ``(meta_loss, support accuracies after each inner step, query
-    accuracy)``; the history records the support accuracy after the last inner step. ``cosine``:
-    the learning rate of ``maml.optimizer`` decays from its value to 0 along a half cosine.
-    ``device``: where the episodes go; default where the meta-parameters are (``maml.device``,
-    else the device of ``maml.params``), since this loop cannot move them. Steps, evaluations and
-    the earlier keyword names as in :func:`train_protonet`.
+    accuracy)``; the history records the support accuracy after the last inner step. ``config``: a
+    :class:`MAMLConfig` (or its fields as keywords); ``cosine`` decays the learning rate of
+    ``maml.optimizer`` from its value to 0 along a half cosine. ``device``: where the episodes go;
+    default where the meta-parameters are (``maml.device``, else the device of ``maml.params``),
+    since this loop cannot move them. Steps, evaluations and the earlier keyword names as in
+    :func:`train_protonet`.
     """
-    steps, eval_every, eval_episodes = _steps_and_evaluations(earlier, "train_maml", steps, eval_every, eval_episodes)
+    c = _config(MAMLConfig, config, settings, "train_maml")
     device = device_of(maml) if device is None else torch.device(device)
-    history = History(name, settings=dict(steps=steps, meta_batch=meta_batch, cosine=cosine))
-    schedule = cosine_schedule(maml.optimizer, steps) if cosine else None
-    val_batch = task_batch(val_sampler.episodes(0, eval_episodes), device) if val_sampler is not None else None
-    bar = tqdm(range(1, steps + 1), desc=name, disable=not progress, leave=False)
+    history = History(name, settings=asdict(c))
+    schedule = cosine_schedule(maml.optimizer, c.steps) if c.cosine else None
+    val_batch = task_batch(val_sampler.episodes(0, c.eval_episodes), device) if val_sampler is not None else None
+    bar = tqdm(range(1, c.steps + 1), desc=name, disable=not progress, leave=False)
     for step in bar:
         started = time.perf_counter()
-        tasks = task_batch(train_sampler.sample(meta_batch), device)
+        tasks = task_batch(train_sampler.sample(c.meta_batch), device)
         loss, support_acc, query_acc = _unpack(maml.outer_step(tasks, train=True), "outer_step")
         if schedule is not None:
             schedule.step()
         history.seconds += time.perf_counter() - started
         history.steps = step
-        if step % log_every == 0 or step == 1:
+        if step % c.log_every == 0 or step == 1:
             _log(history, step, _as_float(loss, "outer_step's meta-loss"), support_acc, query_acc)
             bar.set_postfix(loss=f"{history.last('loss', 'train'):.3f}", query_acc=f"{query_acc:.3f}")
-        if val_batch is not None and (step % eval_every == 0 or step == steps):
+        if val_batch is not None and (step % c.eval_every == 0 or step == c.steps):
             _, _, val_acc = _unpack(maml.outer_step(val_batch, train=False), "outer_step")
             history.log_eval(step, query_accuracy=val_acc)
     if progress:

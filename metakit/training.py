@@ -3,8 +3,11 @@ learning-rate schedule and the loss check.
 
 One vocabulary in every loop: a run takes ``steps`` optimiser steps (one meta-batch each), logs
 training figures every ``log_every`` steps and evaluates every ``eval_every`` steps on
-``eval_episodes`` held-out episodes. Its record is a :class:`History` (hw1's ``train_blackbox``,
-hw2's ``train_protonet`` and ``train_maml``). hw0's loops leave a per-task score table instead
+``eval_episodes`` held-out episodes. Every loop takes its episodes as samplers (a training one and
+a held-out one) and its settings as one small frozen config, a :class:`LoopConfig` (hw1's
+:class:`metakit.blackbox.BlackboxConfig`, hw2's :class:`metakit.fewshot.ProtoNetConfig` and
+:class:`metakit.fewshot.MAMLConfig`), whose fields may also be given as keywords. Its record is a
+:class:`History` (hw1's ``train_blackbox``, hw2's ``train_protonet`` and ``train_maml``). hw0's loops leave a per-task score table instead
 (:class:`metakit.multitask.TrainResult`: each independent network has its own steps), so that one
 is not a history.
 """
@@ -12,8 +15,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -113,6 +116,46 @@ class History:
         fig.suptitle(title or self.name)
         fig.tight_layout()
         return fig
+
+
+Config = TypeVar("Config", bound="LoopConfig")
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """The settings every meta-training loop shares; each loop's config adds its own.
+
+    steps: optimiser steps, each on ``meta_batch`` episodes. eval_every, eval_episodes: evaluate
+    every ``eval_every`` steps (and at the last) on the same ``eval_episodes`` held-out episodes.
+    cosine: decay the learning rate to 0 along a half cosine over the ``steps``
+    (:func:`cosine_schedule`; False: constant).
+    """
+
+    steps: int = 1000
+    meta_batch: int = 16
+    eval_every: int = 100
+    eval_episodes: int = 64
+    cosine: bool = False
+
+    def with_settings(self: Config, where: str = "this loop", **settings: Any) -> Config:
+        """A copy with ``settings`` changed (the config itself never changes); a TypeError that
+        names the unknown ones and lists the fields."""
+        names = [f.name for f in fields(self)]
+        unknown = sorted(set(settings) - set(names))
+        if unknown:
+            raise TypeError(f"{where} has no setting {', '.join(map(repr, unknown))}; "
+                            f"its settings are {', '.join(names)}")
+        return replace(self, **settings)
+
+    @classmethod
+    def of(cls: type[Config], config: "LoopConfig | None", settings: dict[str, Any], where: str) -> Config:
+        """The run's config: ``config`` (default: this class's defaults) with ``settings`` over it.
+
+        A config of another loop's class is refused, so that its defaults are never mistaken for
+        this loop's."""
+        if config is not None and not isinstance(config, cls):
+            raise TypeError(f"{where} takes a {cls.__name__}; got a {type(config).__name__}")
+        return (config or cls()).with_settings(where, **settings)
 
 
 def renamed(old: dict[str, Any], names: dict[str, str], where: str, stacklevel: int = 3) -> dict[str, Any]:

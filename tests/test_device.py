@@ -204,8 +204,8 @@ def short_runs(where: torch.device) -> None:
     # hw1: train_blackbox (and evaluate_blackbox on the model's device)
     hw1 = solution("hw1")
     mann = hw1.MANN(2, 2, hidden_dim=16)
-    run = blackbox.train_blackbox(hw1.make_mann_batch, mann, hw1.mann_loss, blob_split(), ways=2, shots=1, steps=2,
-                                  meta_batch=4, eval_every=2, eval_episodes=8, device=where, progress=False)
+    run = blackbox.train_blackbox(hw1.make_mann_batch, mann, hw1.mann_loss, *blackbox.episode_samplers(blob_split(), 2, 1),
+                                  steps=2, meta_batch=4, eval_every=2, eval_episodes=8, device=where, progress=False)
     assert on(mann) == where.type and np.isfinite(run.evaluation["loss"]).all()
     accuracy, _ = blackbox.evaluate_blackbox(hw1.make_mann_batch, mann, hw1.mann_loss,
                                              EpisodeSampler(blob_split().test.images, 2, 1, 1, seed=0),

@@ -152,12 +152,16 @@ def test_evaluation_is_honest_and_repeatable():
 
 
 # ------------------------------------------------------------------------------ training
+def blob_samplers(ways: int = 2, shots: int = 1, **options) -> tuple[EpisodeSampler, EpisodeSampler]:
+    return blackbox.episode_samplers(blob_split(), ways, shots, **options)
+
+
 def test_train_blackbox_returns_curves_and_learns():
     torch.manual_seed(0)
     model = TinyMANN(2, hidden=32)
     blobs = blob_charset(30, 0, "seen")  # test on the training characters: this checks the loop, not generalisation
     data = blackbox.DataSplit(blobs, blobs, "blobs", "train = test")
-    result = blackbox.train_blackbox(layout, model, query_loss, data, ways=2, shots=1, steps=300,
+    result = blackbox.train_blackbox(layout, model, query_loss, *blackbox.episode_samplers(data, 2, 1), steps=300,
                                      meta_batch=32, lr=1e-2, eval_every=100, eval_episodes=200, progress=False,
                                      device="cpu", label="tiny")
     assert result.steps == 300 and result.eval_steps == result.train_steps == [100, 200, 300]
@@ -165,7 +169,7 @@ def test_train_blackbox_returns_curves_and_learns():
     assert all(len(values) == 3 for values in [*result.evaluation.values(), *result.train.values()])
     assert result.curve() == (result.eval_steps, result.evaluation["query_accuracy"])
     assert result.final_accuracy == result.evaluation["query_accuracy"][-1] > 0.7, result.evaluation
-    assert result.settings["ways"] == 2 and result.seconds > 0
+    assert result.settings["ways"] == 2 and result.settings["shots"] == 1 and result.seconds > 0
     assert result.summary().startswith("tiny: 300 steps in ") and "held-out query accuracy" in result.summary()
 
 
@@ -173,36 +177,81 @@ def test_train_blackbox_is_seeded():
     runs = []
     for _ in range(2):
         torch.manual_seed(0)
-        runs.append(blackbox.train_blackbox(layout, TinyMANN(2), query_loss, blob_split(), ways=2, shots=1, steps=20,
+        runs.append(blackbox.train_blackbox(layout, TinyMANN(2), query_loss, *blob_samplers(), steps=20,
                                             meta_batch=4, eval_every=10, eval_episodes=20, progress=False))
     assert runs[0].evaluation == runs[1].evaluation and runs[0].train == runs[1].train
 
 
+def test_episode_samplers_are_the_documented_streams():
+    data = blob_split()
+    train, test = blackbox.episode_samplers(data, 3, 2, seed=4, rotations=True, augment=True)
+    assert (train.ways, train.shots, train.queries, train.seed) == (3, 2, 1, 4)
+    assert train.rotations and train.augment is not None and train.num_classes == 4 * len(data.train.images)
+    assert (test.ways, test.shots, test.queries, test.seed) == (3, 2, 1, 10_004)
+    assert not test.rotations and test.augment is None and test.num_classes == len(data.test.images)
+
+
 def test_train_blackbox_takes_a_config_or_its_fields_as_keywords():
     """A BlackboxConfig, the same settings as keywords, or a config with keywords over it: one run."""
-    config = blackbox.BlackboxConfig(ways=2, shots=1, steps=20, meta_batch=4, eval_every=10, eval_episodes=20, lr=3e-3)
+    config = blackbox.BlackboxConfig(steps=20, meta_batch=4, eval_every=10, eval_episodes=20, lr=3e-3, seed=1)
     runs = []
-    for args, keywords in (((config,), {}), ((), dict(ways=2, shots=1, steps=20, meta_batch=4, eval_every=10,
-                                                        eval_episodes=20, lr=3e-3)),
-                           ((blackbox.BlackboxConfig(ways=2, shots=1, steps=20, lr=3e-3),),
-                            dict(meta_batch=4, eval_every=10, eval_episodes=20))):
+    for args, keywords in (((config,), {}),
+                           ((), dict(steps=20, meta_batch=4, eval_every=10, eval_episodes=20, lr=3e-3, seed=1)),
+                           ((blackbox.BlackboxConfig(steps=20, lr=3e-3),), dict(meta_batch=4, eval_every=10,
+                                                                               eval_episodes=20, seed=1))):
         torch.manual_seed(0)
-        runs.append(blackbox.train_blackbox(layout, TinyMANN(2), query_loss, blob_split(), *args, progress=False,
-                                            **keywords))
+        runs.append(blackbox.train_blackbox(layout, TinyMANN(2), query_loss, *blob_samplers(seed=1), *args,
+                                            progress=False, **keywords))
     assert all(run.evaluation == runs[0].evaluation and run.train == runs[0].train for run in runs[1:])
-    assert runs[0].settings == {**dataclasses.asdict(config), "data": blob_split().source}
+    assert runs[0].settings == {**dataclasses.asdict(config), "ways": 2, "shots": 1, "rotations": False,
+                                "augment": False}
     assert config.steps == 20, "the config itself is never changed"
-    with pytest.raises(TypeError, match="no setting 'step'; its settings are ways, shots, steps"):
-        blackbox.train_blackbox(layout, TinyMANN(2), query_loss, blob_split(), config, step=3)
+    assert blackbox.BlackboxConfig() == blackbox.BlackboxConfig(steps=2000, meta_batch=32, lr=1e-3, eval_every=250,
+                                                                eval_episodes=500, grad_clip=None, cosine=False, seed=0)
+    with pytest.raises(TypeError, match="no setting 'step'; its settings are steps, meta_batch"):
+        blackbox.train_blackbox(layout, TinyMANN(2), query_loss, *blob_samplers(), config, step=3)
+    with pytest.raises(TypeError, match="takes a BlackboxConfig; got a ProtoNetConfig"):
+        blackbox.train_blackbox(layout, TinyMANN(2), query_loss, *blob_samplers(), fewshot.ProtoNetConfig())
+
+
+def test_train_blackbox_checks_its_samplers():
+    data = blob_split()
+    train, test = blob_samplers()
+    with pytest.raises(TypeError, match="a training and a test EpisodeSampler"):
+        blackbox.train_blackbox(layout, TinyMANN(2), query_loss, train, steps=1, progress=False)
+    with pytest.raises(ValueError, match="one query per class"):
+        blackbox.train_blackbox(layout, TinyMANN(2), query_loss, train, EpisodeSampler(data.test, 2, 1, 2),
+                                steps=1, progress=False)
+    with pytest.raises(ValueError, match="2-way 1-shot but the test episodes 3-way 1-shot"):
+        blackbox.train_blackbox(layout, TinyMANN(2), query_loss, train, EpisodeSampler(data.test, 3, 1, 1),
+                                steps=1, progress=False)
+
+
+def test_train_blackbox_still_takes_a_data_split_with_a_warning():
+    """The earlier call (a DataSplit and ways=, shots=, rotations=, augment= keywords, or a config
+    after the split) gives the same run as the samplers episode_samplers makes, and says so."""
+    options = dict(steps=6, meta_batch=2, eval_every=3, eval_episodes=4, seed=2, progress=False)
+    torch.manual_seed(0)
+    new = blackbox.train_blackbox(layout, TinyMANN(2), query_loss,
+                                  *blob_samplers(seed=2, rotations=True, augment=True), **options)
+    for args, keywords in (((), options), ((blackbox.BlackboxConfig(steps=6, meta_batch=2, eval_every=3,
+                                                                     eval_episodes=4, seed=2),), {"progress": False})):
+        torch.manual_seed(0)
+        with pytest.warns(DeprecationWarning, match="now takes samplers"):
+            old = blackbox.train_blackbox(layout, TinyMANN(2), query_loss, blob_split(), *args, ways=2, shots=1,
+                                          rotations=True, augment=True, **keywords)
+        assert old.evaluation == new.evaluation and old.train == new.train
+        assert old.settings == {**new.settings, "data": blob_split().source}
     with pytest.raises(TypeError, match="needs shots"):
-        blackbox.train_blackbox(layout, TinyMANN(2), query_loss, blob_split(), ways=2)
+        with pytest.warns(DeprecationWarning):
+            blackbox.train_blackbox(layout, TinyMANN(2), query_loss, blob_split(), ways=2)
 
 
 def test_cosine_schedule_changes_the_steps_but_not_the_first():
     def trained(cosine: bool, steps: int) -> list[torch.Tensor]:
         torch.manual_seed(0)
         model = TinyMANN(2)
-        blackbox.train_blackbox(layout, model, query_loss, blob_split(), ways=2, shots=1, steps=steps, meta_batch=2,
+        blackbox.train_blackbox(layout, model, query_loss, *blob_samplers(), steps=steps, meta_batch=2,
                                 lr=1e-2, eval_every=steps, eval_episodes=4, cosine=cosine, progress=False)
         return [p.detach().clone() for p in model.parameters()]
 
@@ -215,8 +264,7 @@ def test_train_blackbox_stops_on_nan_loss():
         return preds.sum() * float("nan")
 
     with pytest.raises(FloatingPointError, match="step 1"):
-        blackbox.train_blackbox(layout, TinyMANN(2), nan_loss, blob_split(), ways=2, shots=1, steps=5,
-                                progress=False)
+        blackbox.train_blackbox(layout, TinyMANN(2), nan_loss, *blob_samplers(), steps=5, progress=False)
 
 
 def test_gather_images_and_fit_fixed_batches():

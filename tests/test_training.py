@@ -1,7 +1,8 @@
-"""metakit.training: the one record of a run (History), the earlier keyword names, the one
-learning-rate schedule and the one loss check of every loop."""
+"""metakit.training: the one record of a run (History), the one config of every loop's settings,
+the earlier keyword names, the one learning-rate schedule and the one loss check of every loop."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from metakit.training import History, check_finite_loss, cosine_schedule, renamed
+from metakit.training import History, LoopConfig, check_finite_loss, cosine_schedule, renamed
 
 
 def _rates(scheduler_of, steps: int, lr: float = 3e-3, calls: int | None = None) -> list[float]:
@@ -89,6 +90,18 @@ def test_earlier_keyword_names_become_the_new_ones_with_a_warning() -> None:
         renamed({"iteration": 3, "val_every": 1}, names, "loop")
 
 
+def test_a_loop_config_changes_by_copy_and_names_what_it_lacks() -> None:
+    config = LoopConfig(steps=5)
+    assert config.with_settings(eval_every=2) == LoopConfig(steps=5, eval_every=2) and config.eval_every == 100
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.steps = 3
+    with pytest.raises(TypeError, match="my_loop has no setting 'iteration', 'lr'; its settings are steps, meta_batch, "
+                                        "eval_every, eval_episodes, cosine"):
+        config.with_settings("my_loop", iteration=3, lr=1.0)
+    assert LoopConfig.of(None, {"steps": 7}, "loop") == LoopConfig(steps=7)
+    assert LoopConfig.of(config, {}, "loop") is not None and LoopConfig.of(config, {}, "loop") == config
+
+
 def test_the_few_shot_loops_take_their_earlier_keywords_and_give_the_same_history() -> None:
     from metakit import fewshot
     from metakit.episodes import EpisodeSampler
@@ -115,5 +128,40 @@ def test_the_few_shot_loops_take_their_earlier_keywords_and_give_the_same_histor
     assert new_warnings == [] and len(old_warnings) == 3
     assert new.steps == old.steps == 3 and new.eval_steps == old.eval_steps == [2, 3]
     assert new.train == old.train and new.evaluation == old.evaluation
-    with pytest.raises(TypeError, match="unexpected keyword argument 'val_step'"):
+    with pytest.raises(TypeError, match="train_maml has no setting 'val_step'; its settings are steps, meta_batch"):
         fewshot.train_maml(None, None, val_step=1)
+
+
+def test_the_few_shot_loops_take_a_config_or_its_fields_as_keywords() -> None:
+    from metakit import fewshot
+    from metakit.episodes import EpisodeSampler
+
+    images = np.random.default_rng(0).integers(0, 256, (12, 20, 28, 28), dtype=np.uint8)
+
+    def step(model, tasks):
+        support_x, support_y, query_x, query_y = tasks[0]
+        logits = model(query_x)[:, :3]
+        loss = torch.nn.functional.cross_entropy(logits, query_y)
+        return loss, 0.5, float((logits.argmax(1) == query_y).float().mean())
+
+    config = fewshot.ProtoNetConfig(steps=3, meta_batch=1, lr=3e-3, eval_every=2, eval_episodes=2, log_every=1)
+    runs = []
+    for args, keywords in (((config,), {}), ((), dataclasses.asdict(config)),
+                           ((fewshot.ProtoNetConfig(steps=3, lr=3e-3),), dict(meta_batch=1, eval_every=2,
+                                                                            eval_episodes=2, log_every=1))):
+        torch.manual_seed(0)
+        model = fewshot.ProtoNetEmbedding(hidden=4)
+        runs.append(fewshot.train_protonet(step, model, EpisodeSampler(images, 3, 1, 2, seed=0),
+                                           EpisodeSampler(images, 3, 1, 2, seed=1), *args, progress=False, **keywords))
+    assert all(run.train == runs[0].train and run.evaluation == runs[0].evaluation for run in runs[1:])
+    assert runs[0].settings == dataclasses.asdict(config) and runs[0].eval_steps == [2, 3]
+    assert fewshot.ProtoNetConfig() == fewshot.ProtoNetConfig(steps=1000, meta_batch=16, lr=1e-3, eval_every=100,
+                                                              eval_episodes=64, log_every=10, cosine=False)
+    assert [f.name for f in dataclasses.fields(fewshot.MAMLConfig)] == ["steps", "meta_batch", "eval_every",
+                                                                        "eval_episodes", "cosine", "log_every"]
+    with pytest.raises(TypeError, match="train_maml has no setting 'lr'"):
+        fewshot.train_maml(None, None, lr=1e-3)   # MAML's rates are its optimizer's
+    with pytest.raises(TypeError, match="train_maml takes a MAMLConfig; got a ProtoNetConfig"):
+        fewshot.train_maml(None, None, None, config)
+    with pytest.raises(TypeError, match="train_protonet takes a ProtoNetConfig; got a int"):
+        fewshot.train_protonet(step, None, None, None, 100)   # the earlier positional steps

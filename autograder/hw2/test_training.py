@@ -5,12 +5,12 @@ submission returns, and no kit function it could replace in its own process, dec
 
 * ProtoNet: the grader chooses the starting parameters of the conv4 embedding (those of
   ``ProtoNetEmbedding(16)`` under a seed, built here) and samples the training episodes. Every
-  iteration it loads its current parameters into the embedding in the worker, calls the student's
+  step it loads its current parameters into the embedding in the worker, calls the student's
   ``protonet_step`` on the episodes, backpropagates the returned loss there, reads the gradients
   back and takes the Adam step *here*. It then embeds held-out characters with its own float64
   forward of the same architecture (batch norm with statistics of grader-chosen training images)
   and classifies them by nearest prototype itself.
-* MAML: the grader chooses the initialisation and the episodes; every iteration it loads its
+* MAML: the grader chooses the initialisation and the episodes; every step it loads its
   parameters into the student's ``MAML`` (plain SGD with learning rate 1, so the change of the
   parameters is the meta-gradient), calls ``outer_step(tasks, train=True)``, reads the change back
   and takes the Adam step here. It then adapts its own parameters to every held-out task with its
@@ -30,9 +30,9 @@ from conftest import Adam, adapt, conv4, protonet_embed, protonet_init, sample_t
 
 from metakit.grading import as_array, check, fail, graded
 
-PROTONET = dict(hidden=16, ways=5, shots=5, queries=5, meta_batch=2, iterations=60, lr=3e-3,
+PROTONET = dict(hidden=16, ways=5, shots=5, queries=5, meta_batch=2, steps=60, lr=3e-3,
                 test_episodes=100, test_shots=1, test_queries=5, threshold=0.70)
-MAML = dict(hidden=16, ways=5, queries=5, meta_batch=4, iterations=60, inner_lr=0.4, outer_lr=3e-3,
+MAML = dict(hidden=16, ways=5, queries=5, meta_batch=4, steps=60, inner_lr=0.4, outer_lr=3e-3,
             test_episodes=100, test_queries=5, threshold=0.60)
 BN_STATS_IMAGES = 200    # training images whose statistics the grader's batch norm uses at evaluation
 
@@ -90,7 +90,7 @@ def protonet_training_accuracy(student, seed: int = 0, train: bool = True) -> fl
               "the embedding built in your worker is not metakit.fewshot.ProtoNetEmbedding(hidden=16) (its "
               "parameters differ): do not redefine or replace the kit's classes")
         student.method(model, "train")
-        for step in range(c["iterations"]):
+        for step in range(c["steps"]):
             student.call("metakit.grading.harness:load_arrays", model, optimizer.float32())
             tasks = sample_tasks(train_pool, rng, c["meta_batch"], c["ways"], c["shots"], c["queries"])
             result = student.call("protonet_step", model, [send_task(t) for t in tasks], keep=True)
@@ -101,7 +101,7 @@ def protonet_training_accuracy(student, seed: int = 0, train: bool = True) -> fl
                       "training cannot learn anything (no .item(), .detach() or numpy in the loss)")
             student.method(loss, "backward")
             grads = _grad_dict(student.call("metakit.grading.harness:grad_arrays", model), names,
-                               f"training iteration {step + 1}")
+                               f"training step {step + 1}")
             student.method(model, "zero_grad")
             optimizer.step(grads)
     params = optimizer.params
@@ -144,7 +144,7 @@ def maml_training_accuracy(student, seed: int = 0, train: bool = True) -> float:
         maml = student.call("MAML", num_ways=5, num_inner_steps=1, inner_lr=c["inner_lr"], learn_inner_lrs=False,
                             outer_lr=1.0, first_order=False, hidden=c["hidden"], outer_optimizer="sgd", seed=seed,
                             keep=True)
-        for step in range(c["iterations"]):
+        for step in range(c["steps"]):
             theta = optimizer.float32()
             student.call("metakit.grading.harness:load_tensors", student.attr(maml, "params", keep=True), theta)
             tasks = sample_tasks(train_pool, rng, c["meta_batch"], 5, 1, c["queries"])
@@ -179,7 +179,7 @@ def test_protonet_training_learns(student):
     accuracy = protonet_training_accuracy(student)
     c = PROTONET
     check(accuracy >= c["threshold"],
-          f"after {c['iterations']} training iterations with your protonet_step (the grader ran the loop and the "
+          f"after {c['steps']} training steps with your protonet_step (the grader ran the loop and the "
           f"Adam steps on the gradients of your loss), the embedding reaches {accuracy:.1%} on held-out 5-way 1-shot "
           f"glyph episodes (the grader computed it with its own forward of the trained parameters); the reference "
           f"solution reaches at least {c['threshold']:.0%} with every one of 20 seeds, the untrained embedding about "
@@ -193,7 +193,7 @@ def test_maml_training_learns(student):
     accuracy = maml_training_accuracy(student)
     c = MAML
     check(accuracy >= c["threshold"],
-          f"after {c['iterations']} meta-training iterations with your MAML.outer_step (the grader ran the loop and "
+          f"after {c['steps']} meta-training steps with your MAML.outer_step (the grader ran the loop and "
           f"the Adam steps on your meta-gradients), one inner step from the learned initialisation reaches "
           f"{accuracy:.1%} on held-out 5-way 1-shot glyph tasks (the grader adapted the parameters itself); the "
           f"reference solution reaches at least {c['threshold']:.0%} with every one of 20 seeds. Check the meta-loss "

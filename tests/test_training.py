@@ -10,7 +10,21 @@ import numpy as np
 import pytest
 import torch
 
+from metakit import fewshot
+from metakit.episodes import EpisodeSampler
 from metakit.training import History, LoopConfig, check_finite_loss, cosine_schedule, renamed
+
+
+def tiny_images() -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, (12, 20, 28, 28), dtype=np.uint8)
+
+
+def tiny_protonet_step(model, tasks):
+    """A stand-in protonet_step: cross-entropy of the model's first three outputs on one task's queries."""
+    support_x, support_y, query_x, query_y = tasks[0]
+    logits = model(query_x)[:, :3]
+    loss = torch.nn.functional.cross_entropy(logits, query_y)
+    return loss, 0.5, float((logits.argmax(1) == query_y).float().mean())
 
 
 def _rates(scheduler_of, steps: int, lr: float = 3e-3, calls: int | None = None) -> list[float]:
@@ -103,16 +117,7 @@ def test_a_loop_config_changes_by_copy_and_names_what_it_lacks() -> None:
 
 
 def test_the_few_shot_loops_take_their_earlier_keywords_and_give_the_same_history() -> None:
-    from metakit import fewshot
-    from metakit.episodes import EpisodeSampler
-
-    images = np.random.default_rng(0).integers(0, 256, (12, 20, 28, 28), dtype=np.uint8)
-
-    def step(model, tasks):
-        support_x, support_y, query_x, query_y = tasks[0]
-        logits = model(query_x)[:, :3]
-        loss = torch.nn.functional.cross_entropy(logits, query_y)
-        return loss, 0.5, float((logits.argmax(1) == query_y).float().mean())
+    images = tiny_images()
 
     runs = []
     for keywords in (dict(steps=3, eval_every=2, eval_episodes=2), dict(iterations=3, val_every=2, val_tasks=2)):
@@ -120,7 +125,7 @@ def test_the_few_shot_loops_take_their_earlier_keywords_and_give_the_same_histor
         model = fewshot.ProtoNetEmbedding(hidden=4)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            history = fewshot.train_protonet(step, model, EpisodeSampler(images, 3, 1, 2, seed=0),
+            history = fewshot.train_protonet(tiny_protonet_step, model, EpisodeSampler(images, 3, 1, 2, seed=0),
                                              EpisodeSampler(images, 3, 1, 2, seed=1), meta_batch=1, log_every=1,
                                              progress=False, **keywords)
         runs.append((history, [str(w.message) for w in caught if w.category is DeprecationWarning]))
@@ -133,16 +138,7 @@ def test_the_few_shot_loops_take_their_earlier_keywords_and_give_the_same_histor
 
 
 def test_the_few_shot_loops_take_a_config_or_its_fields_as_keywords() -> None:
-    from metakit import fewshot
-    from metakit.episodes import EpisodeSampler
-
-    images = np.random.default_rng(0).integers(0, 256, (12, 20, 28, 28), dtype=np.uint8)
-
-    def step(model, tasks):
-        support_x, support_y, query_x, query_y = tasks[0]
-        logits = model(query_x)[:, :3]
-        loss = torch.nn.functional.cross_entropy(logits, query_y)
-        return loss, 0.5, float((logits.argmax(1) == query_y).float().mean())
+    images = tiny_images()
 
     config = fewshot.ProtoNetConfig(steps=3, meta_batch=1, lr=3e-3, eval_every=2, eval_episodes=2, log_every=1)
     runs = []
@@ -151,7 +147,7 @@ def test_the_few_shot_loops_take_a_config_or_its_fields_as_keywords() -> None:
                                                                             eval_episodes=2, log_every=1))):
         torch.manual_seed(0)
         model = fewshot.ProtoNetEmbedding(hidden=4)
-        runs.append(fewshot.train_protonet(step, model, EpisodeSampler(images, 3, 1, 2, seed=0),
+        runs.append(fewshot.train_protonet(tiny_protonet_step, model, EpisodeSampler(images, 3, 1, 2, seed=0),
                                            EpisodeSampler(images, 3, 1, 2, seed=1), *args, progress=False, **keywords))
     assert all(run.train == runs[0].train and run.evaluation == runs[0].evaluation for run in runs[1:])
     assert runs[0].settings == dataclasses.asdict(config) and runs[0].eval_steps == [2, 3]
@@ -164,4 +160,4 @@ def test_the_few_shot_loops_take_a_config_or_its_fields_as_keywords() -> None:
     with pytest.raises(TypeError, match="train_maml takes a MAMLConfig; got a ProtoNetConfig"):
         fewshot.train_maml(None, None, None, config)
     with pytest.raises(TypeError, match="train_protonet takes a ProtoNetConfig; got a int"):
-        fewshot.train_protonet(step, None, None, None, 100)   # the earlier positional steps
+        fewshot.train_protonet(tiny_protonet_step, None, None, None, 100)   # the earlier positional steps

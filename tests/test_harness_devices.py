@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from metakit.episodes import Episodes
-from metakit.grading.harness import devices_verdict, output_devices
+from metakit.grading.harness import devices_verdict, output_devices, require_inputs_on_device
 
 
 def _episodes() -> Episodes:
@@ -55,3 +55,21 @@ def test_an_error_that_only_mentions_metakit_is_not_inconclusive() -> None:
     verdict = devices_verdict(output_devices(probe, _episodes()))
     assert verdict.startswith("it raised RuntimeError"), verdict
     assert devices_verdict(["error: RuntimeError: Tensor.item() cannot be called on meta tensors"]) == "inconclusive"
+
+
+def test_a_model_can_be_made_to_refuse_inputs_off_its_device_as_a_gpu_would() -> None:
+    embedding = torch.nn.Embedding(10, 4).to("meta")
+    ids = torch.tensor([[1, 2]])
+    assert embedding(ids).device.type == "meta", "on meta, a CPU index goes through without a word"
+    require_inputs_on_device(embedding)
+    assert embedding(ids.to("meta")).device.type == "meta"
+
+    def cpu_ids(model: torch.nn.Module) -> torch.Tensor:
+        return model(torch.tensor([[1, 2]]))
+
+    def keyword_ids(model: torch.nn.Module) -> torch.Tensor:
+        return model(input=torch.tensor([[1, 2]]))
+
+    for fn in (cpu_ids, keyword_ids):
+        verdict = devices_verdict(output_devices(fn, embedding))
+        assert verdict.startswith("it raised RuntimeError: the model got") and "on cpu, but its parameters are on meta" in verdict

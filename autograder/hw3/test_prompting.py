@@ -201,15 +201,17 @@ def test_label_log_likelihoods_stays_on_the_models_device(student):
     pair = student.call("metakit.causal_lm:tiny_llama", seed=TINY_SEED, device="meta", keep=True)
     model = student.call("operator:getitem", pair, 0, keep=True)
     tokenizer = student.call("operator:getitem", pair, 1, keep=True)
+    # on meta, token ids made on the CPU would go through the embedding without a word; a GPU refuses them
+    student.call("metakit.grading.harness:require_inputs_on_device", model)
     for prompts in (PROMPTS, ["", PROMPTS[0]]):
         devices = student.call("metakit.grading.harness:output_devices", student.ref("label_log_likelihoods"),
                                model, tokenizer, prompts, LABELS)
         verdict = devices_verdict([str(d) for d in devices] if isinstance(devices, list) else [str(devices)])
         check(verdict in ("ok", "inconclusive"),
               f"label_log_likelihoods with the tiny Llama on another device (PyTorch's 'meta' device, as a GPU "
-              f"would be) and the prompts {prompts!r}: {verdict}. Make every tensor you create on the model's "
-              f"device (device = next(model.parameters()).device; torch.tensor(..., device=device)), so the "
-              f"scores stay there")
+              f"would be) and the prompts {prompts!r}: {verdict}. Make every tensor you create (the token ids you "
+              f"give the model too) on the model's device (device = next(model.parameters()).device; "
+              f"torch.tensor(..., device=device)), so the scores stay there")
 
 
 @graded(points=2, timeout=180, memory_mb=3072)   # the worker reads the [shared] float weights (assignment.toml)

@@ -107,6 +107,26 @@ def output_devices(fn: Callable, *args: Any, device: str = "meta", **kwargs: Any
     return [str(t.device) if torch.is_tensor(t) else type(t).__name__ for t in outputs]
 
 
+def require_inputs_on_device(model: torch.nn.Module) -> None:
+    """Make ``model`` refuse, as a GPU would, a call whose tensor arguments (positional or keyword;
+    not those nested in a cache object) are not on the device of its parameters.
+
+    On PyTorch's ``meta`` device an embedding lookup takes CPU token ids without a word, where a
+    model on a GPU fails ("Expected all tensors to be on the same device"); with this pre-hook the
+    ``meta`` run fails the same way, with an error :func:`devices_verdict` reads as a device mismatch.
+    """
+    device = next(model.parameters()).device
+
+    def check(module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
+        named = [(f"argument {i}", a) for i, a in enumerate(args)] + list(kwargs.items())
+        for name, value in named:
+            if torch.is_tensor(value) and value.device != device:
+                raise RuntimeError(f"the model got {name} on {value.device}, but its parameters are on {device}: "
+                                   f"not on the expected device (a GPU run fails here)")
+
+    model.register_forward_pre_hook(check, with_kwargs=True)
+
+
 META_WORD = re.compile(r"\bmeta\b", re.IGNORECASE)
 DEVICE_MISMATCH = ("expected device", "same device", "different devices", "not on the expected device")
 

@@ -2,6 +2,7 @@
 keeps its outputs on its inputs' device from code that makes tensors on the CPU."""
 from __future__ import annotations
 
+import pytest
 import torch
 
 from metakit.episodes import Episodes
@@ -73,3 +74,15 @@ def test_a_model_can_be_made_to_refuse_inputs_off_its_device_as_a_gpu_would() ->
     for fn in (cpu_ids, keyword_ids):
         verdict = devices_verdict(output_devices(fn, embedding))
         assert verdict.startswith("it raised RuntimeError: the model got") and "on cpu, but its parameters are on meta" in verdict
+
+
+def test_parameters_named_answers_to_every_name_of_a_tied_parameter():
+    from metakit.causal_lm import tiny_llama
+    from metakit.grading.harness import parameters_named
+
+    model, _ = tiny_llama(seed=0)
+    head, embeddings, norm = parameters_named(model, ["lm_head.weight", "model.embed_tokens.weight", "model.norm.weight"])
+    assert head is embeddings is model.lm_head.weight
+    assert norm is model.model.norm.weight
+    with pytest.raises(KeyError, match="model.nothing"):
+        parameters_named(model, ["model.norm.weight", "model.nothing"])

@@ -71,18 +71,21 @@ def grader_scores(model, tokenizer, prompts, names) -> np.ndarray:
 
 
 def grader_finetune_causal_lm(model, tokenizer, support, names, template: dict, steps: int, lr: float,
-                              batch_size: int, seed: int) -> list[float]:
+                              batch_size: int, seed: int, trained: list[str] | None = None) -> list[float]:
     """The loop of the notebook's Part 7, written by the grader, run here on one thread: AdamW
-    (weight_decay 0) on the lora_ parameters only, minibatches torch.randperm(S, generator=g)[:batch_size],
-    the cross-entropy of the zero-shot label scores."""
+    (weight_decay 0) on the parameters named ``trained`` only (None: the lora_ parameters), minibatches
+    torch.randperm(S, generator=g)[:batch_size], the cross-entropy of the zero-shot label scores."""
     import torch
     import torch.nn.functional as F
+
+    from metakit.grading.harness import parameters_named
 
     texts, labels = list(support[0]), torch.as_tensor(np.asarray(support[1]), dtype=torch.long)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        adapters = [p for n, p in model.named_parameters() if "lora_" in n]
+        adapters = ([p for n, p in model.named_parameters() if "lora_" in n] if trained is None
+                    else parameters_named(model, trained))
         for p in model.parameters():
             p.requires_grad_(any(p is a for a in adapters))
         optimizer = torch.optim.AdamW(adapters, lr=lr, weight_decay=0.0, foreach=False)
@@ -498,6 +501,83 @@ def test_finetune_causal_lm_defaults_and_modes(student):
           "after finetune_causal_lm, model.model.layers[0].self_attn is still in training mode: call model.eval() "
           "on the whole model")
     check_lm_device(student)
+
+
+# Part 7's other modes on the tiny Llama (no adapters): the given parameters and nothing else are trained.
+GIVEN_PARAMETERS = [  # (as messages show them, prefixes of their names, keyword arguments)
+    ("the last block and the final norm", ("model.layers.1.", "model.norm."), dict(steps=2, lr=1e-2, batch_size=5, seed=1)),
+    ("[model.lm_head.weight] (tied to model.embed_tokens.weight)", ("lm_head.weight",),
+     dict(steps=2, lr=1e-2, batch_size=6, seed=0)),
+]
+
+
+def named_like(model, prefixes: tuple[str, ...]) -> list[str]:
+    """The names of ``model``'s parameters that start with one of ``prefixes`` (tied names included)."""
+    return [n for n, _ in model.named_parameters(remove_duplicate=False) if n.startswith(prefixes)]
+
+
+def same_tensor_names(model, names: list[str]) -> set[str]:
+    """Every state_dict name of the parameters called ``names`` (a tied parameter has two)."""
+    from metakit.grading.harness import parameters_named
+
+    chosen = {id(p) for p in parameters_named(model, names)}
+    tensors = dict(model.named_parameters(remove_duplicate=False))
+    return {n for n, p in tensors.items() if id(p) in chosen}
+
+
+def weights_of(state: dict, names) -> dict:
+    return {n: np.asarray(state[n], dtype=np.float64) for n in names if n in state}
+
+
+@graded(points=2, timeout=240)
+def test_finetune_causal_lm_trains_the_given_parameters(student):
+    """finetune_causal_lm(..., parameters=[...]) trains exactly those (Part 7's head-only and last-block modes), as Part 7's loop does; ValueError when there is nothing to train"""
+    import copy
+
+    model, tokenizer = local_tiny_llama()
+    original = {k: v.detach().double().numpy() for k, v in model.state_dict().items()}
+    for what, prefixes, kwargs in GIVEN_PARAMETERS:
+        names = named_like(model, prefixes)
+        call = lm_call("PLAIN_TEMPLATE", kwargs)[:-1] + f", parameters={what})"
+        worker_model, worker_tokenizer = tiny_in_worker(student)
+        chosen = student.call("metakit.grading.harness:parameters_named", worker_model, names, keep=True)
+        losses = student.call("finetune_causal_lm", worker_model, worker_tokenizer, EASY_SUPPORT, EASY_NAMES, PLAIN,
+                              parameters=chosen, **kwargs)
+        values = lm_losses(losses, kwargs["steps"], call)
+        state = student.call("metakit.grading.harness:state_arrays", worker_model)
+        trained = same_tensor_names(model, names)
+        moved = sorted(n for n, v in original.items() if n not in trained and not np.array_equal(state.get(n), v))
+        check(not moved, f"{call} must train only the given parameters; these moved too: {describe(moved)}")
+        expected_trainable = {n for n, _ in model.named_parameters() if n in trained}
+        got_trainable = set(trainable_names(student, worker_model))
+        check(got_trainable == expected_trainable,
+              f"after {call} exactly the given parameters should have requires_grad=True; trainable: "
+              f"{describe(sorted(got_trainable))}")
+        replayed = copy.deepcopy(model)
+        ref_losses = grader_finetune_causal_lm(replayed, tokenizer, EASY_SUPPORT, EASY_NAMES, PLAIN, trained=names,
+                                               **kwargs)
+        expected = weights_of({k: v.detach().numpy() for k, v in replayed.state_dict().items()}, trained)
+        got = weights_of(state, trained)
+        check(set(got) == set(expected), f"after {call} the model lacks {describe(sorted(set(expected) - set(got)))}")
+        gap, where = max((float(np.abs(got[k] - v).max()), k) for k, v in expected.items())
+        check(gap <= LM_WEIGHT_ATOL,
+              f"after {call} the weights are not those of the loop Part 7 describes over the given parameters, run "
+              f"here from the same start (largest difference {gap:.3g}, in {where}): one torch.optim.AdamW(parameters, "
+              f"lr=lr, weight_decay=0.0) over exactly the parameters given")
+        check(np.allclose(values, ref_losses, atol=1e-4, rtol=1e-4),
+              f"{call} returned the losses {np.round(values, 4).tolist()}; the loop Part 7 describes gives "
+              f"{np.round(ref_losses, 4).tolist()}")
+    worker_model, worker_tokenizer = tiny_in_worker(student)
+    for what, extra in (("on a model without LoRA parameters (parameters=None)", {}),
+                        ("with parameters=[]", {"parameters": []})):
+        try:
+            student.call("finetune_causal_lm", worker_model, worker_tokenizer, EASY_SUPPORT, EASY_NAMES, PLAIN,
+                         steps=1, **extra)
+        except StudentError as exc:
+            check("raised ValueError" in str(exc),
+                  f"finetune_causal_lm {what} has nothing to train and should raise a ValueError; {exc}"[:600])
+        else:
+            check(False, f"finetune_causal_lm {what} has nothing to train and should raise a ValueError; it returned")
 
 
 def check_lm_device(student) -> None:

@@ -38,6 +38,16 @@ def parameter_info(module: torch.nn.Module) -> dict[str, dict]:
             for name, p in module.named_parameters()}
 
 
+def parameters_named(module: torch.nn.Module, names: list[str]) -> list[torch.nn.Parameter]:
+    """The parameters of ``module`` called ``names``, in that order (a tied parameter answers to each of its
+    names, e.g. a Llama's ``lm_head.weight`` and ``model.embed_tokens.weight``); KeyError for a name it lacks."""
+    by_name = dict(module.named_parameters(remove_duplicate=False))
+    missing = [name for name in names if name not in by_name]
+    if missing:
+        raise KeyError(f"the module has no parameters named {', '.join(missing)}")
+    return [by_name[name] for name in names]
+
+
 def load_arrays(module: torch.nn.Module, arrays: dict[str, np.ndarray]) -> None:
     """Copy grader-chosen values into parameters/buffers (by name; dtypes follow the module)."""
     state = module.state_dict()

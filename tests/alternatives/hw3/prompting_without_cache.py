@@ -3,7 +3,7 @@ label_log_likelihoods without any KV cache: every (prompt, label) sequence in on
 with an attention mask, per-token log-probabilities gathered by index arithmetic.
 
 catches: none
-tests: test_build_prompt_exact, test_label_log_likelihoods_tiny, test_label_log_likelihoods_batching, test_label_log_likelihoods_stays_on_the_models_device, test_label_log_likelihoods_real_model, test_finetune_causal_lm_trains_only_adapters, test_finetune_causal_lm_beats_prompting
+tests: test_build_prompt_exact, test_label_log_likelihoods_tiny, test_label_log_likelihoods_batching, test_label_log_likelihoods_stays_on_the_models_device, test_label_log_likelihoods_real_model, test_finetune_causal_lm_trains_only_adapters, test_finetune_causal_lm_beats_prompting, test_finetune_causal_lm_trains_the_given_parameters
 """
 # %% grade_id: build_prompt
 def build_prompt(support: tuple, query: str, label_names: list[str], template: dict = INSTRUCT_TEMPLATE) -> str:

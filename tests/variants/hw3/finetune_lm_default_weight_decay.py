@@ -4,7 +4,7 @@ catches: test_finetune_causal_lm_follows_the_documented_loop
 """
 # %% grade_id: finetune_causal_lm
 # <<< reference
-    optimizer = torch.optim.AdamW(adapters, lr=lr, weight_decay=0.0)
+    optimizer = torch.optim.AdamW(trained, lr=lr, weight_decay=0.0)
 # === wrong
-    optimizer = torch.optim.AdamW(adapters, lr=lr)
+    optimizer = torch.optim.AdamW(trained, lr=lr)
 # >>>

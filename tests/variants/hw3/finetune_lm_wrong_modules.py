@@ -4,7 +4,7 @@ catches: test_finetune_causal_lm_trains_only_adapters
 """
 # %% grade_id: finetune_causal_lm
 # <<< reference
-    adapters = [p for name, p in model.named_parameters() if "lora_" in name]
+        parameters = [p for name, p in model.named_parameters() if "lora_" in name]
 # === wrong
-    adapters = [p for name, p in model.named_parameters() if "proj" in name and "lora_" not in name]
+        parameters = [p for name, p in model.named_parameters() if "proj" in name and "lora_" not in name]
 # >>>

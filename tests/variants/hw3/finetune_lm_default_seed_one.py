@@ -4,7 +4,7 @@ catches: test_finetune_causal_lm_defaults_and_modes
 """
 # %% grade_id: finetune_causal_lm
 # <<< reference
-                       batch_size: int = LM_BATCH_SIZE, seed: int = 0) -> list[float]:
+                       batch_size: int = LM_BATCH_SIZE, seed: int = 0,
 # === wrong
-                       batch_size: int = LM_BATCH_SIZE, seed: int = 1) -> list[float]:
+                       batch_size: int = LM_BATCH_SIZE, seed: int = 1,
 # >>>

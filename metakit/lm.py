@@ -263,7 +263,8 @@ class SentenceClassifier(nn.Module):
         return int(self.head.out_features)
 
     def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
-        return tokenize(self.tokenizer, texts, self.max_length, self.device)
+        """The token ids and attention mask of ``texts``, on the encoder's device."""
+        return tokenize(self.tokenizer, texts, self.max_length, next(self.encoder.parameters()).device)
 
     def embed(self, texts: Sequence[str]) -> torch.Tensor:
         """Mean-pooled embeddings ``[B, hidden]`` (gradients flow into the encoder)."""

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from metakit.episodes import Episodes
-from metakit.grading.harness import devices_verdict, output_devices, require_inputs_on_device
+from metakit.grading.harness import (devices_verdict, encoder_masks, move_submodule, output_devices,
+                                     require_inputs_on_device)
 
 
 def _episodes() -> Episodes:
@@ -86,3 +87,45 @@ def test_parameters_named_answers_to_every_name_of_a_tied_parameter():
     assert norm is model.model.norm.weight
     with pytest.raises(KeyError, match="model.nothing"):
         parameters_named(model, ["model.norm.weight", "model.nothing"])
+
+
+class _Encoded(torch.nn.Module):
+    """A linear map and a one-layer nn.TransformerEncoder, called with whatever mask it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.input = torch.nn.Linear(3, 8)
+        block = torch.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True)
+        self.encoder = torch.nn.TransformerEncoder(block, 1, enable_nested_tensor=False)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, positional: bool = False) -> torch.Tensor:
+        hidden = self.input(x)
+        return self.encoder(hidden, mask) if positional else self.encoder(hidden, mask=mask)
+
+
+def test_encoder_masks_reads_the_mask_each_encoder_call_gets() -> None:
+    model, x = _Encoded().eval(), torch.randn(2, 4, 3)
+    blocked = torch.triu(torch.ones(4, 4, dtype=torch.bool), diagonal=1)
+    [got] = encoder_masks(model, x, blocked)
+    assert got.dtype == bool and (got == blocked.numpy()).all()
+    [positional] = encoder_masks(model, x, blocked, positional=True)  # mask given as the second argument
+    assert (positional == blocked.numpy()).all()
+    additive = torch.zeros(4, 4).masked_fill(blocked, float("-inf"))
+    assert (encoder_masks(model, x, additive)[0] == blocked.numpy()).all()
+    large_negative = torch.zeros(4, 4).masked_fill(blocked, -1e9)
+    assert (encoder_masks(model, x, large_negative)[0] == blocked.numpy()).all()
+    assert encoder_masks(model, x) == [None]
+    assert encoder_masks(torch.nn.Linear(3, 2), x) == []
+    assert not any(module._forward_pre_hooks for module in model.modules()), "the hooks are removed"
+
+
+def test_move_submodule_puts_the_outputs_and_the_models_device_on_meta() -> None:
+    from metakit.lm import tiny_classifier
+
+    model = move_submodule(tiny_classifier(3, hidden=16, layers=1, heads=2, intermediate=32), "head")
+    assert model.device == torch.device("meta") and model.encoder.embeddings.word_embeddings.weight.device.type == "cpu"
+    logits = model(["red apple", "fast car"])
+    assert logits.device.type == "meta" and logits.shape == (2, 3)
+    with pytest.raises(RuntimeError, match="expected device"):  # labels left on the CPU meet the logits
+        torch.nn.functional.cross_entropy(logits, torch.tensor([0, 1]))
+    torch.nn.functional.cross_entropy(logits, torch.tensor([0, 1], device=model.device))

@@ -304,3 +304,18 @@ def weight_gap(got: dict, expected: dict) -> tuple[float, str]:
         if gap > worst:
             worst, where = gap, name
     return worst, where
+
+
+def verdict_on_meta(run) -> str:
+    """Run ``run()`` (a student call with tensors on PyTorch's ``meta`` device): ``"ok"``, ``"inconclusive"``
+    (it stopped where a value was needed, e.g. ``.item()``: as far as a check without a GPU goes) or what
+    went wrong, e.g. a tensor made on the CPU meeting one on ``meta``."""
+    from metakit.grading import StudentError
+    from metakit.grading.harness import devices_verdict
+
+    try:
+        run()
+    except StudentError as exc:
+        verdict = devices_verdict([f"error: {exc}"])
+        return verdict.replace("it raised your code raised", "your code raised", 1)
+    return "ok"

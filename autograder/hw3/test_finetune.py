@@ -3,8 +3,9 @@ grader's own copy of the loop the notebook's Part 3 specifies (conftest.grader_f
 tiny BERT: the student's trained weights must be the ones that loop reaches, and accuracies are
 computed here, by a model built here, from the weights the student's run left behind."""
 import numpy as np
-from conftest import (TOY_LABELS, TOY_TEXTS, WEIGHT_ATOL, describe, grader_finetune, grader_inject, grader_logits,
-                      load_state, local_tiny, softmax, verified_tiny, weight_gap)
+from conftest import (TOY_LABELS, TOY_TEXTS, WEIGHT_ATOL, describe, grader_finetune, grader_inject,
+                      grader_logits, load_state, local_tiny, softmax, tiny_model, verdict_on_meta,
+                      verified_tiny, weight_gap)
 
 from metakit.grading import check, graded, tensor
 
@@ -201,6 +202,20 @@ def test_finetune_modes_and_edge_cases(student):
             student.attr(model, name, keep=True)
         check(not student.attr(module, "training"),
               f"after finetune, model.{name} is still in training mode: call model.eval() on the whole model")
+
+
+@graded(points=1, timeout=180)
+def test_finetune_on_the_models_device(student):
+    """finetune puts its labels on the model's device (the head on PyTorch's meta device, as on a GPU)"""
+    # transformers' BERT cannot run on meta (its mask code reads values), so only the head goes there: the
+    # logits and model.device are on meta, and labels left on the CPU meet them in the loss.
+    model = student.call("metakit.grading.harness:move_submodule", tiny_model(student), "head", "meta", keep=True)
+    verdict = verdict_on_meta(lambda: student.call("finetune", model, (list(TOY_TEXTS), tensor(TOY_LABELS)), "head",
+                                                   steps=1, batch_size=4))
+    check(verdict in ("ok", "inconclusive"),
+          f'finetune(model, support, "head", steps=1) with the model\'s head on another device (PyTorch\'s '
+          f"shapes-only 'meta' device, as a GPU would be): {verdict}. Put the labels on the model's device "
+          f"(model.device)")
 
 
 @graded(points=3, timeout=180)

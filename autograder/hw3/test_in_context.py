@@ -2,7 +2,7 @@
 invariance to which label each class gets). Data are synthetic embeddings built here; accuracies and
 comparisons are computed here from the logits the student's model returns."""
 import numpy as np
-from conftest import softmax, synthetic_embeddings, synthetic_episodes
+from conftest import softmax, synthetic_embeddings, synthetic_episodes, verdict_on_meta
 
 from metakit.grading import as_array, check, graded, tensor
 
@@ -225,9 +225,43 @@ def test_invariant_to_relabelling(student):
           f"depend on the labels the support carries, not on their order")
 
 
-def find_attention(student, model) -> list:
+def find_modules(student, model, kind: str) -> list:
     modules = student.call("builtins:list", student.method(model, "modules", keep=True))
-    return [m for m in modules if getattr(m, "type", "") == "MultiheadAttention"]
+    return [m for m in modules if getattr(m, "type", "") == kind]
+
+
+def find_attention(student, model) -> list:
+    return find_modules(student, model, "MultiheadAttention")
+
+
+def check_architecture(student, model, call: str, d_model: int, layers: int, heads: int) -> None:
+    """The documented size arguments: `layers` nn.TransformerEncoderLayer blocks, each attention `d_model`
+    wide with `heads` heads, read from the modules the worker built (the feed-forward width and where the
+    norms sit are the student's choice)."""
+    blocks = find_modules(student, model, "TransformerEncoderLayer")
+    check(len(blocks) == layers, f"{call} should hold {layers} nn.TransformerEncoderLayer blocks (inside one "
+                                 f"nn.TransformerEncoder); yours has {len(blocks)}")
+    for number, block in enumerate(blocks):
+        attention = student.attr(block, "self_attn", keep=True)
+        width, count = student.attr(attention, "embed_dim"), student.attr(attention, "num_heads")
+        check((width, count) == (d_model, heads), f"{call}: block {number}'s attention should be {d_model} wide "
+                                                  f"with {heads} heads; yours: {width} wide, {count} heads")
+
+
+def documented_mask(s: int, q: int) -> np.ndarray:
+    """[S+Q, S+Q], True = may not attend: every token reads the support, a query also reads itself."""
+    blocked = np.ones((s + q, s + q), dtype=bool)
+    blocked[:, :s] = False
+    blocked[np.arange(s, s + q), np.arange(s, s + q)] = False
+    return blocked
+
+
+def describe_mask_rows(got: np.ndarray, expected: np.ndarray, s: int) -> str:
+    rows = [int(r) for r in np.nonzero((got != expected).any(axis=1))[0]]
+    first = rows[0]
+    kind = f"support token {first}" if first < s else f"query {first - s} (row {first})"
+    return (f"rows {rows[:6]} differ; {kind} may attend to columns {np.nonzero(~got[first])[0].tolist()}, "
+            f"the markdown's mask lets it attend to {np.nonzero(~expected[first])[0].tolist()}")
 
 
 @graded(points=2, timeout=120)
@@ -242,6 +276,10 @@ def test_size_arguments(student):
                                        f"in-projections of shape [72, 24]; yours has {shapes.count((72, 24))}")
     heads = [student.attr(m, "num_heads") for m in find_attention(student, model)]
     check(heads and all(h == 6 for h in heads), f"{call}: every attention should have 6 heads; yours: {heads}")
+    check_architecture(student, model, call, d_model=24, layers=3, heads=6)
+    check_architecture(student, student.call("InContextClassifier", DIM, WAYS, keep=True),
+                       f"InContextClassifier({DIM}, {WAYS}) (the defaults d_model=128, layers=2, heads=4)",
+                       d_model=128, layers=2, heads=4)
     for dropout, differ in ((0.0, False), (0.5, True)):
         model = student.call("InContextClassifier", DIM, WAYS, dropout=dropout, keep=True)
         student.method(model, "train")
@@ -278,3 +316,78 @@ def test_meta_train_arguments(student):
     check(abs(losses[0] - first) > 1e-4,
           "with dropout 0.5, meta_train_in_context's first loss equals the eval-mode loss: call model.train() "
           "before meta-training (the model it gets may be in eval mode)")
+
+
+@graded(points=2, timeout=120)
+def test_attention_mask_and_device(student):
+    """the encoder gets the markdown's [S+Q, S+Q] mask (a query reads the support and itself), on the model's device"""
+    from metakit.grading.harness import devices_verdict
+
+    model = new_model(student)
+    s, q = SUPPORT.shape[1], QUERY.shape[1]
+    masks = student.call("metakit.grading.harness:encoder_masks", model, tensor(SUPPORT), tensor(SUPPORT_LABELS),
+                         tensor(QUERY))
+    check(isinstance(masks, list) and len(masks) == 1,
+          f"one forward pass of InContextClassifier should run its nn.TransformerEncoder once, with mask=; it "
+          f"ran {len(masks) if isinstance(masks, list) else masks!r} (use nn.TransformerEncoder, as the markdown says)")
+    check(masks[0] is not None, "InContextClassifier's forward calls its nn.TransformerEncoder without a mask: give "
+                                "it mask= (a [S+Q, S+Q] bool tensor, True = may not attend)")
+    mask, expected = np.asarray(masks[0]), documented_mask(s, q)
+    check(mask.shape[-2:] == expected.shape and mask.ndim in (2, 3),
+          f"with {s} support and {q} query tokens the mask should be [{s + q}, {s + q}]; yours is {list(mask.shape)}")
+    different = [m for m in mask.reshape(-1, s + q, s + q) if not np.array_equal(m, expected)]
+    if different:
+        mask = different[0]
+        check(False, "InContextClassifier's attention mask (True = may not attend) is not the one the markdown "
+                     "gives: " + describe_mask_rows(mask, expected, s))
+    # On PyTorch's meta device (as on a GPU) a mask made on the CPU is refused by the encoder.
+    student.method(model, "to", "meta", keep=True)
+    forward = student.attr(model, "forward", keep=True)
+    devices = student.call("metakit.grading.harness:output_devices", forward, tensor(SUPPORT), tensor(SUPPORT_LABELS),
+                           tensor(QUERY))
+    verdict = devices_verdict([str(d) for d in devices] if isinstance(devices, list) else [str(devices)])
+    check(verdict in ("ok", "inconclusive"),
+          f"InContextClassifier on another device (PyTorch's 'meta' device, as a GPU would be): {verdict}. Make "
+          f"the one-hots, the zeros and the mask on the inputs' device (device=support.device)")
+
+
+def median_step(before: dict, after: dict) -> float:
+    steps = np.concatenate([np.abs(after[n] - before[n]).ravel() for n in before if n in after])
+    moved = steps[steps > 0]
+    return float(np.median(moved)) if moved.size else 0.0
+
+
+@graded(points=2, timeout=180)
+def test_meta_train_defaults_progress_and_device(student):
+    """meta_train_in_context's defaults (batch_size=16, lr=1e-3), progress=True, and device= (model and batches)"""
+    x, y = synthetic_embeddings(30, 10, DIM, seed=7)
+
+    def sampler(seed: int):
+        return student.call("metakit.textdata:EmbeddingEpisodeSampler", tensor(x), tensor(y), WAYS, [2], 3,
+                            seed=seed, keep=True)
+
+    model = new_model(student)
+    episodes = sampler(7)
+    losses = student.call("meta_train_in_context", model, episodes, 2)
+    check(isinstance(losses, list) and len(losses) == 2,
+          "meta_train_in_context(model, sampler, 2) should return 2 losses")
+    drawn = student.attr(episodes, "_next")
+    check(drawn == 2 * 16, f"meta_train_in_context(model, sampler, 2) with the default batch_size=16 should draw "
+                           f"{2 * 16} episodes; it drew {drawn}")
+    one_step = new_model(student)
+    before = student.call("metakit.grading.harness:state_arrays", one_step)
+    student.call("meta_train_in_context", one_step, sampler(8), 1)
+    median = median_step(before, student.call("metakit.grading.harness:state_arrays", one_step))
+    check(0.8e-3 < median < 1.2e-3, f"after one AdamW step at the default lr=1e-3, a parameter should move by about "
+                                    f"1e-3 (Adam's first step is lr * sign(gradient)); yours moved by {median:.2g}")
+    # progress=True only adds a bar (what it shows is not graded): the loop runs as without it.
+    losses = student.call("meta_train_in_context", new_model(student), sampler(9), 2, batch_size=4, progress=True)
+    check(isinstance(losses, list) and len(losses) == 2 and np.isfinite(losses).all(),
+          "meta_train_in_context(model, sampler, 2, batch_size=4, progress=True) should return 2 finite losses")
+    # device="meta": the model and every batch must go there (as to a GPU); .item() on meta cannot run, which
+    # is as far as a check without a GPU goes.
+    verdict = verdict_on_meta(lambda: student.call("meta_train_in_context", new_model(student), sampler(10), 1,
+                                                   batch_size=2, device="meta"))
+    check(verdict in ("ok", "inconclusive"),
+          f'meta_train_in_context(..., device="meta") (PyTorch\'s shapes-only device, as a GPU would be): {verdict}. '
+          f"Move the model there (model.to(device)) and every batch (episodes.to(device))")

@@ -53,10 +53,18 @@ def test_fresh_lora_layer_equals_base(student):
     bound = 1 / np.sqrt(256)
     check(a.shape == (8, 256), f"LoRALinear(nn.Linear(256, 64), rank=8).lora_A should have shape [8, 256]; yours "
                                f"has {list(a.shape)}")
-    check(np.abs(a).max() <= bound * (1 + 1e-6) and 0.85 < a.std() / (bound / np.sqrt(3)) < 1.15,
+    # 2,048 uniform values: the largest is within 2% of the bound but with probability 0.98 ** 2048 < 1e-17
+    check(bound * 0.98 <= np.abs(a).max() <= bound * (1 + 1e-6) and 0.85 < a.std() / (bound / np.sqrt(3)) < 1.15,
           f"lora_A of LoRALinear(nn.Linear(256, 64), rank=8) should be initialised like nn.Linear's weight, "
           f"kaiming_uniform_(A, a=math.sqrt(5)): uniform on [-1/16, 1/16] (std {bound / np.sqrt(3):.4f}); yours has "
           f"values up to {np.abs(a).max():.4f} and std {a.std():.4f}")
+    # Rank 1, the smallest rank, is a rank like any other.
+    one = wrapped(student, rank=1, alpha=2.0)
+    info = student.call("metakit.grading.harness:parameter_info", one)
+    check(info.get("lora_A", {}).get("shape") == [1, IN] and info.get("lora_B", {}).get("shape") == [OUT, 1],
+          f"LoRALinear(nn.Linear({IN}, {OUT}), rank=1, alpha=2) should have lora_A [1, {IN}] and lora_B [{OUT}, 1]")
+    close(student.method(one, "forward", tensor(X)), base_output(X), atol=1e-6, rtol=0,
+          what="a fresh rank-1 LoRALinear (it must equal the base layer's output)")
     # float64 base: the adapters follow the base's dtype.
     base = student.call("torch.nn:Linear", IN, OUT, keep=True)
     base = student.method(base, "double", keep=True)

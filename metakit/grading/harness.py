@@ -137,6 +137,48 @@ def require_inputs_on_device(model: torch.nn.Module) -> None:
     model.register_forward_pre_hook(check, with_kwargs=True)
 
 
+def move_submodule(model: torch.nn.Module, name: str, device: str = "meta") -> torch.nn.Module:
+    """Move ``model.<name>`` (say a classifier's ``head``) to ``device``, its inputs moved there with it
+    by a pre-hook; the rest stays where it is. Where a model reads its device from that submodule
+    (``SentenceClassifier.device`` is its head's), its outputs and ``model.device`` are then on
+    ``device``, so code that makes a tensor on the CPU for them fails there, as on a GPU, even where
+    the whole model cannot run on ``meta``. Returns ``model``."""
+    submodule = model.get_submodule(name).to(device)
+
+    def move_inputs(module: torch.nn.Module, args: tuple) -> tuple:
+        return tuple(a.to(device) if torch.is_tensor(a) else a for a in args)
+
+    submodule.register_forward_pre_hook(move_inputs)
+    return model
+
+
+def encoder_masks(model: torch.nn.Module, *args: Any, **kwargs: Any) -> list[np.ndarray | None]:
+    """Call ``model(*args, **kwargs)`` and return the attention mask each ``nn.TransformerEncoder``
+    inside it was given, in call order, as a bool array (``[L, L]``, or ``[B * heads, L, L]`` as given;
+    ``True`` = may not attend; an additive float mask counts ``-inf`` and anything below ``-1e4`` as
+    blocked), or None for a call without a mask. An empty list: the model called no
+    ``nn.TransformerEncoder``."""
+    masks: list[np.ndarray | None] = []
+
+    def record(module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
+        mask = kwargs.get("mask", args[1] if len(args) > 1 else None)
+        if mask is None:
+            masks.append(None)
+            return
+        mask = mask.detach().cpu()
+        masks.append((mask if mask.dtype == torch.bool else mask < -1e4).numpy())
+
+    hooks = [m.register_forward_pre_hook(record, with_kwargs=True)
+             for m in model.modules() if isinstance(m, torch.nn.TransformerEncoder)]
+    try:
+        with torch.no_grad():
+            model(*args, **kwargs)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return masks
+
+
 META_WORD = re.compile(r"\bmeta\b", re.IGNORECASE)
 DEVICE_MISMATCH = ("expected device", "same device", "different devices", "not on the expected device")
 

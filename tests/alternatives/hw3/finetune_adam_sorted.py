@@ -3,7 +3,7 @@ weight_decay=0), groups listed body first, the batch indices sorted, nn.CrossEnt
 the step.
 
 catches: none
-tests: test_finetune_follows_the_documented_loop, test_finetune_defaults, test_finetune_modes_and_edge_cases, test_lora_finetuning_moves_only_adapters_and_head, test_head_finetuning_moves_only_the_head, test_finetuning_fits_the_support_set
+tests: test_finetune_follows_the_documented_loop, test_finetune_defaults, test_finetune_modes_and_edge_cases, test_lora_finetuning_moves_only_adapters_and_head, test_head_finetuning_moves_only_the_head, test_finetuning_fits_the_support_set, test_finetune_on_the_models_device
 """
 # %% grade_id: finetune
 LEARNING_RATES = {"head": 1e-2, "last": 2e-4, "all": 1e-4, "lora": 1e-3}  # the encoder's learning rate

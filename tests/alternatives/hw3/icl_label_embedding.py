@@ -4,7 +4,7 @@ queries), pre-norm layers with a wider feed-forward and no final norm, an additi
 log_softmax + nll_loss.
 
 catches: none
-tests: test_output_shape, test_queries_do_not_see_each_other, test_support_is_a_set, test_labels_are_read, test_size_arguments, test_meta_train_arguments, test_learns_easy_episodes, test_invariant_to_relabelling
+tests: test_output_shape, test_queries_do_not_see_each_other, test_support_is_a_set, test_labels_are_read, test_size_arguments, test_meta_train_arguments, test_learns_easy_episodes, test_invariant_to_relabelling, test_attention_mask_and_device, test_meta_train_defaults_progress_and_device
 """
 # %% grade_id: in_context_classifier
 class InContextClassifier(nn.Module):

@@ -26,7 +26,7 @@ def new_model(student):
     return model
 
 
-def logits_of(student, model, support, support_labels, query, what="the in-context classifier's logits"):
+def logits_of(student, model, support, support_labels, query, what="InContextClassifier.forward's logits"):
     out = student.method(model, "forward", tensor(support), tensor(support_labels), tensor(query))
     return as_array(out, what, shape=(query.shape[0], query.shape[1], WAYS))
 
@@ -75,8 +75,8 @@ def meta_trained(student, seed: int):
     before = student.call("metakit.grading.harness:state_arrays", model)
     losses, first, _ = run_meta_training(student, model, x, y, seed, META_STEPS, META_BATCH, META_LR)
     check(abs(losses[0] - first) < 1e-4,
-          f"the first loss meta_train_in_context returned is {losses[0]:.5f}; the mean cross-entropy of the model's "
-          f"logits for every query of that first batch is {first:.5f} (average over all queries of all episodes)")
+          f"the first loss meta_train_in_context returned is {losses[0]:.5f}; the mean cross-entropy of the "
+          f"InContextClassifier's logits for every query of that first batch is {first:.5f} (average over all queries of all episodes)")
     after = student.call("metakit.grading.harness:state_arrays", model)
     unchanged = [n for n in before if n in after and np.array_equal(after[n], before[n])]
     check(len(unchanged) < len(before), "meta_train_in_context changed none of the model's parameters")
@@ -194,7 +194,8 @@ def test_learns_easy_episodes(student):
         logits = logits_of(student, model, support, support_labels, query)
         accuracies.append(float((logits.argmax(-1) == query_labels).mean()))
     check(min(accuracies) >= MIN_ACCURACY,
-          f"after {META_STEPS} meta-training steps on easy 5-way episodes, the accuracy on new classes is "
+          f"after {META_STEPS} steps of meta_train_in_context on easy 5-way episodes, the InContextClassifier's "
+          f"accuracy on new classes is "
           f"{accuracies[0]:.0%} (1-shot) and {accuracies[1]:.0%} (4-shot); the reference gets well above "
           f"{MIN_ACCURACY:.0%} (chance is 20%)")
 
@@ -299,15 +300,15 @@ def test_meta_train_arguments(student):
     before = student.call("metakit.grading.harness:state_arrays", model)
     losses, first, _ = run_meta_training(student, model, x, y, seed=3, steps=1, batch_size=5, lr=3e-3, shots=(2,))
     check(abs(losses[0] - first) < 1e-4,
-          f"meta_train_in_context's first loss is {losses[0]:.5f}; the mean cross-entropy of the model's logits "
-          f"for every query of the first batch of 5 episodes is {first:.5f}")
+          f"meta_train_in_context's first loss is {losses[0]:.5f}; the mean cross-entropy of the InContextClassifier's "
+          f"logits for every query of the first batch of 5 episodes is {first:.5f}")
     after = student.call("metakit.grading.harness:state_arrays", model)
     steps = np.concatenate([np.abs(after[n] - before[n]).ravel() for n in before if n in after])
     moved = steps[steps > 0]
     check(moved.size > 0, "meta_train_in_context(model, sampler, 1, lr=3e-3) changed no parameter")
     median = float(np.median(moved))
     check(2.4e-3 < median < 3.6e-3,
-          f"after one AdamW step with lr=3e-3, a parameter should move by about lr (Adam's first step is lr * "
+          f"after one AdamW step of meta_train_in_context with lr=3e-3, a parameter should move by about lr (Adam's first step is lr * "
           f"sign(gradient)); yours moved by {median:.2g} (median): use lr")
     # Dropout on: the first loss is computed in train mode, so it is not the eval-mode cross-entropy.
     model = student.call("InContextClassifier", DIM, WAYS, dropout=0.5, keep=True)
@@ -378,8 +379,8 @@ def test_meta_train_defaults_progress_and_device(student):
     before = student.call("metakit.grading.harness:state_arrays", one_step)
     student.call("meta_train_in_context", one_step, sampler(8), 1)
     median = median_step(before, student.call("metakit.grading.harness:state_arrays", one_step))
-    check(0.8e-3 < median < 1.2e-3, f"after one AdamW step at the default lr=1e-3, a parameter should move by about "
-                                    f"1e-3 (Adam's first step is lr * sign(gradient)); yours moved by {median:.2g}")
+    check(0.8e-3 < median < 1.2e-3, f"after one AdamW step of meta_train_in_context at the default lr=1e-3, a "
+                                    f"parameter should move by about 1e-3 (Adam's first step is lr * sign(gradient)); yours moved by {median:.2g}")
     # progress=True only adds a bar (what it shows is not graded): the loop runs as without it.
     losses = student.call("meta_train_in_context", new_model(student), sampler(9), 2, batch_size=4, progress=True)
     check(isinstance(losses, list) and len(losses) == 2 and np.isfinite(losses).all(),

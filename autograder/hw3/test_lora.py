@@ -78,6 +78,14 @@ def test_fresh_lora_layer_equals_base(student):
     out = student.method(layer64, "forward", tensor(X.astype(np.float64)))
     check(getattr(out, "dtype", None) == np.float64, "LoRALinear on a float64 layer should return float64 outputs")
     close(out, base_output(X), atol=1e-10, rtol=0, what="a fresh float64 LoRALinear on float64 inputs")
+    # A base on another device (PyTorch's shapes-only 'meta', as a GPU would be): the adapters are made there.
+    base = student.call("torch.nn:Linear", IN, OUT, device="meta", keep=True)
+    layer = student.call("LoRALinear", base, RANK, ALPHA, keep=True)
+    devices = student.call("metakit.grading.harness:parameter_devices", layer)
+    adapters = {name: devices.get(name) for name in ("lora_A", "lora_B")}
+    check(adapters == {"lora_A": "meta", "lora_B": "meta"},
+          f"LoRALinear on an nn.Linear on another device (PyTorch's 'meta' device, as a GPU would be): lora_A and "
+          f"lora_B should be made on base.weight's device; yours are on {adapters}")
 
 
 @graded(points=2, timeout=120)

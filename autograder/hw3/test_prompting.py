@@ -594,4 +594,5 @@ def check_lm_device(student) -> None:
     verdict = devices_verdict([str(d) for d in devices] if isinstance(devices, list) else [str(devices)])
     check(not verdict.startswith("it raised"),
           f"finetune_causal_lm with the tiny Llama on another device (PyTorch's 'meta' device, as a GPU would be): "
-          f"{verdict}. Put the labels on the scores' device (labels[batch].to(scores.device))")
+          f"{verdict}. Make every tensor on the model's device: the labels (labels[batch].to(scores.device)) and "
+          f"LoRALinear's adapters (on base.weight's device)")

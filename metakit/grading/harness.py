@@ -38,6 +38,11 @@ def parameter_info(module: torch.nn.Module) -> dict[str, dict]:
             for name, p in module.named_parameters()}
 
 
+def parameter_devices(module: torch.nn.Module) -> dict[str, str]:
+    """Name -> device (``"cpu"``, ``"meta"``, ``"cuda:0"``) for every parameter."""
+    return {name: str(p.device) for name, p in module.named_parameters()}
+
+
 def parameters_named(module: torch.nn.Module, names: list[str]) -> list[torch.nn.Parameter]:
     """The parameters of ``module`` called ``names``, in that order (a tied parameter answers to each of its
     names, e.g. a Llama's ``lm_head.weight`` and ``model.embed_tokens.weight``); KeyError for a name it lacks."""

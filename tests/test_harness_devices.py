@@ -7,7 +7,7 @@ import torch
 
 from metakit.episodes import Episodes
 from metakit.grading.harness import (devices_verdict, encoder_masks, move_submodule, output_devices,
-                                     parameter_devices, require_inputs_on_device)
+                                     parameter_info, require_inputs_on_device)
 
 
 def _episodes() -> Episodes:
@@ -131,6 +131,7 @@ def test_move_submodule_puts_the_outputs_and_the_models_device_on_meta() -> None
     torch.nn.functional.cross_entropy(logits, torch.tensor([0, 1], device=model.device))
 
 
-def test_parameter_devices_names_each_parameters_device() -> None:
+def test_parameter_info_names_each_parameters_device() -> None:
     model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Linear(2, 2, device="meta"))
-    assert parameter_devices(model) == {"0.weight": "cpu", "0.bias": "cpu", "1.weight": "meta", "1.bias": "meta"}
+    devices = {name: info["device"] for name, info in parameter_info(model).items()}
+    assert devices == {"0.weight": "cpu", "0.bias": "cpu", "1.weight": "meta", "1.bias": "meta"}

@@ -81,8 +81,8 @@ def test_fresh_lora_layer_equals_base(student):
     # A base on another device (PyTorch's shapes-only 'meta', as a GPU would be): the adapters are made there.
     base = student.call("torch.nn:Linear", IN, OUT, device="meta", keep=True)
     layer = student.call("LoRALinear", base, RANK, ALPHA, keep=True)
-    devices = student.call("metakit.grading.harness:parameter_devices", layer)
-    adapters = {name: devices.get(name) for name in ("lora_A", "lora_B")}
+    info = student.call("metakit.grading.harness:parameter_info", layer)
+    adapters = {name: info.get(name, {}).get("device") for name in ("lora_A", "lora_B")}
     check(adapters == {"lora_A": "meta", "lora_B": "meta"},
           f"LoRALinear on an nn.Linear on another device (PyTorch's 'meta' device, as a GPU would be): lora_A and "
           f"lora_B should be made on base.weight's device; yours are on {adapters}")

@@ -33,14 +33,10 @@ def state_arrays(module: torch.nn.Module) -> dict[str, np.ndarray]:
 
 
 def parameter_info(module: torch.nn.Module) -> dict[str, dict]:
-    """Name -> {"shape", "requires_grad"} for every parameter."""
-    return {name: {"shape": list(p.shape), "requires_grad": bool(p.requires_grad)}
+    """Name -> {"shape", "requires_grad", "device"} for every parameter (device as ``"cpu"``, ``"meta"``,
+    ``"cuda:0"``)."""
+    return {name: {"shape": list(p.shape), "requires_grad": bool(p.requires_grad), "device": str(p.device)}
             for name, p in module.named_parameters()}
-
-
-def parameter_devices(module: torch.nn.Module) -> dict[str, str]:
-    """Name -> device (``"cpu"``, ``"meta"``, ``"cuda:0"``) for every parameter."""
-    return {name: str(p.device) for name, p in module.named_parameters()}
 
 
 def parameters_named(module: torch.nn.Module, names: list[str]) -> list[torch.nn.Parameter]:

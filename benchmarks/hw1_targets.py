@@ -73,14 +73,14 @@ def final_accuracy(reference, model, data: blackbox.DataSplit, ways: int, shots:
     return accuracy, 1.96 * math.sqrt(max(accuracy * (1 - accuracy), 1e-12) / queries)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", nargs="+", default=["omniglot", "glyphs"], choices=["omniglot", "glyphs"])
     parser.add_argument("--only", nargs="*", default=None, help="settings as N,K (default: all)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--steps-factor", type=float, default=1.0, help="train this many times the notebook's steps")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     reference = load_cells()
     settings = notebook_settings()
@@ -116,7 +116,7 @@ def main() -> int:
             print(f"  {ways}-way {shots}-shot: accuracy {100 * accuracy:.1f}% +- {100 * ci:.1f} "
                   f"(target {'-' if target is None else f'{100 * target:.0f}%'}), {wall:.0f} s "
                   f"({wall / BUDGET_S:.2f} of the {BUDGET_S:.0f} s budget); curve "
-                  f"{[round(a, 3) for a in result.test_accuracy]}", flush=True)
+                  f"{[round(a, 3) for a in result.curve('query_accuracy')[1]]}", flush=True)
     print(f"\nhw1 targets ({args.threads} threads; hidden, meta-batch, steps, lr from the notebook's SETTINGS)")
     print(f"{'data':9} {'setting':14} {'hidden':>6} {'batch':>5} {'steps':>6} {'lr':>7} {'accuracy':>15} "
           f"{'target':>6} {'wall s':>7} {'/budget':>7}  ok")

@@ -102,7 +102,7 @@ def run_maml(ref, data, episodes: int, progress: bool, overrides: dict) -> bool:
     return report("MAML", 1, result, seconds, data.source == "omniglot")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--method", choices=["protonet", "maml"], default=None)
     parser.add_argument("--data", choices=["omniglot", "glyphs"], default="omniglot")
@@ -111,7 +111,7 @@ def main() -> int:
     parser.add_argument("--progress", action="store_true")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="override a notebook setting for an experiment, e.g. steps=3000 augment=False")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.data == "omniglot" and not fewshot.omniglot_available():
         print("real Omniglot not found (both minimal splits belong in the shared folder; see metakit.paths)")
         return 2

@@ -1,0 +1,34 @@
+"""The target benchmarks (benchmarks/hw1_targets.py, hw2_targets.py) run end to end on the glyphs
+with tiny settings, so that they do not rot between the full runs that measure the targets."""
+from __future__ import annotations
+
+import sys
+
+from metakit.paths import REPO_ROOT
+
+sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+
+import hw1_targets  # noqa: E402
+import hw2_targets  # noqa: E402
+
+
+def test_hw1_targets_scales_the_notebooks_steps_and_prints_the_table(capsys):
+    steps = hw1_targets.notebook_settings()[(2, 1)]["steps"]
+    code = hw1_targets.main(["--data", "glyphs", "--only", "2,1", "--threads", "1", "--no-progress",
+                             "--steps-factor", "0.002"])
+    out = capsys.readouterr().out
+    assert code == 0, out  # glyphs have no target to miss
+    row = next(line for line in out.splitlines() if line.startswith("glyphs") and "2-way 1-shot" in line)
+    assert row.split()[5] == str(round(steps * 0.002)), row  # the steps column
+    assert "3-way" not in out  # --only keeps one setting
+
+
+def test_hw2_targets_runs_on_glyphs_without_a_verdict(capsys):
+    code = hw2_targets.main(["--data", "glyphs", "--threads", "1", "--episodes", "3", "--set", "steps=2"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.startswith("glyphs: ")
+    for figure in ("ProtoNet 5-way 5-shot", "ProtoNet 5-way 1-shot", "MAML     5-way 1-shot"):
+        line = next(line for line in out.splitlines() if figure in line)
+        assert "target" not in line and "MISSED" not in line, line
+    assert "'steps': 2" in out

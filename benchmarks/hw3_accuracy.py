@@ -21,10 +21,12 @@ queries per intent, for k = 0, 1, 2, 4, 8; accuracy with 95% intervals over epis
 
     python benchmarks/hw3_accuracy.py --prompting-only [--prompting-episodes 200] [--prompting-queries 1]
 
-Measured 2026-12-03 with --prompting-episodes 4 --prompting-queries 1 --threads 1 (not the 200
-episodes of the target: one episode took 5-11 minutes at one thread on a 2-core machine at load 6),
-float32: accuracy k=0 17.5 +- 9.4, k=1 57.5 +- 20.2, k=2 55.0 +- 5.7, k=4 55.0 +- 5.7, k=8 65.0 +- 5.7 %
-(chance 10%); 2.9 / 4.2 / 7.6 / 7.8 / 25.4 s per query.
+Measured 2026-12-07 with the defaults (--prompting-episodes 200 --prompting-queries 1) and --threads 1,
+float32, on a 2-core machine with one other job on the other core: 200 episodes in 81.8 min (24.5 s
+an episode, all five k). Accuracy over episodes, % with 95% CI (chance 10%), and seconds per query:
+
+    k = 0: 17.0 +- 1.4 (0.19 s)    k = 1: 48.7 +- 2.4 (0.26 s)    k = 2: 52.4 +- 2.2 (0.34 s)
+    k = 4: 57.5 +- 2.2 (0.56 s)    k = 8: 67.1 +- 2.1 (1.12 s)
 """
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ runs the same on the kit's embedded glyphs (split by character the same way) and
 with no verdict: the targets are Omniglot's.
 
 Run: ``nice python benchmarks/hw2_targets.py [--method protonet|maml] [--data omniglot|glyphs] [--threads 2]
-[--episodes 600] [--set steps=3000 augment=False]``
+[--episodes 600] [--set steps=3000 augment=False downsample=pool augment_strength=1.5]``
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from metakit import fewshot  # noqa: E402
-from metakit.episodes import EpisodeSampler  # noqa: E402
+from metakit.episodes import AffineJitter, EpisodeSampler  # noqa: E402
 from metakit.grading.authoring import notebook_module  # noqa: E402
 
 SOLUTION = REPO / "solutions" / "hw2" / "hw2.ipynb"
@@ -55,6 +55,34 @@ def notebook_settings(name: str, path: Path = SOLUTION) -> dict:
     raise LookupError(f"no `{name} = dict(...)` in {path}")
 
 
+def augmentation(s: dict) -> bool | AffineJitter:
+    """The samplers' ``augment`` for settings ``s``: off, the notebook's :class:`AffineJitter`, or (study key
+    ``augment_strength``, default 1) every one of its ranges times that factor."""
+    strength = float(s.get("augment_strength", 1.0))
+    if not s.get("augment", False) or strength == 0:
+        return False
+    if strength == 1:
+        return True
+    base = AffineJitter()
+    return AffineJitter(degrees=base.degrees * strength, scale=base.scale * strength, shear=base.shear * strength,
+                        shift=base.shift * strength)
+
+
+def parse_overrides(items: list[str]) -> dict:
+    """``--set KEY=VALUE ...`` as a dict: Python literals (``steps=3000``, ``augment=False``) or bare words
+    (``downsample=pool``)."""
+    overrides = {}
+    for item in items:
+        if "=" not in item:
+            raise SystemExit(f"--set wants KEY=VALUE; got {item!r}")
+        key, value = item.split("=", 1)
+        try:
+            overrides[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            overrides[key] = value
+    return overrides
+
+
 def report(method: str, shots: int, result: fewshot.Evaluation, seconds: float, judged: bool = True) -> bool:
     """Print one figure; against its target (accuracy and the 15-minute budget) when ``judged``."""
     target = TARGETS[(method, shots)]
@@ -66,14 +94,14 @@ def report(method: str, shots: int, result: fewshot.Evaluation, seconds: float, 
     return ok or not judged
 
 
-def run_protonet(ref, data, episodes: int, progress: bool, overrides: dict) -> bool:
+def run_protonet(ref, data, episodes: int, progress: bool, overrides: dict, judged: bool) -> bool:
     s = {**notebook_settings("PROTO"), **overrides}
     print(f"ProtoNet settings: {s}", flush=True)
     started = time.perf_counter()
     torch.manual_seed(0)
-    model = fewshot.ProtoNetEmbedding(hidden=s["hidden"])
+    model = fewshot.ProtoNetEmbedding(hidden=s["hidden"], downsample=s.get("downsample", "stride"))
     train = EpisodeSampler(data.train, s["ways"], s["shots"], s["queries"], seed=0, rotations=True,
-                           augment=s.get("augment", False))
+                           augment=augmentation(s))
     history = fewshot.train_protonet(ref.protonet_step, model, train, None, steps=s["steps"],
                                      meta_batch=s["meta_batch"], lr=s["lr"], cosine=s.get("cosine", False),
                                      progress=progress)
@@ -82,24 +110,24 @@ def run_protonet(ref, data, episodes: int, progress: bool, overrides: dict) -> b
     seconds = time.perf_counter() - started
     print(f"  training {history.seconds:.0f} s ({history.seconds_per_step * 1000:.0f} ms per step), "
           f"evaluation {sum(r.seconds for r in results.values()):.0f} s")
-    return all([report("ProtoNet", shots, results[shots], seconds, data.source == "omniglot") for shots in (5, 1)])
+    return all([report("ProtoNet", shots, results[shots], seconds, judged) for shots in (5, 1)])
 
 
-def run_maml(ref, data, episodes: int, progress: bool, overrides: dict) -> bool:
+def run_maml(ref, data, episodes: int, progress: bool, overrides: dict, judged: bool) -> bool:
     s = {**notebook_settings("MAML_MAIN"), **overrides}
     print(f"MAML settings: {s}", flush=True)
     started = time.perf_counter()
     maml = ref.MAML(num_ways=5, num_inner_steps=s["num_inner_steps"], inner_lr=s["inner_lr"],
                     learn_inner_lrs=s["learn_inner_lrs"], outer_lr=s["outer_lr"], first_order=s.get("first_order", False),
                     hidden=s["hidden"], seed=0)
-    train = EpisodeSampler(data.train, 5, 1, s["queries"], seed=0, rotations=True, augment=s.get("augment", False))
+    train = EpisodeSampler(data.train, 5, 1, s["queries"], seed=0, rotations=True, augment=augmentation(s))
     history = fewshot.train_maml(maml, train, None, steps=s["steps"], meta_batch=s["meta_batch"],
                                  cosine=s.get("cosine", False), progress=progress)
     result = fewshot.evaluate_maml(maml, EpisodeSampler(data.test, 5, 1, 15, seed=2), episodes, progress=progress)
     seconds = time.perf_counter() - started
     print(f"  training {history.seconds:.0f} s ({history.seconds_per_step * 1000:.0f} ms per step of "
           f"{s['meta_batch']} tasks), evaluation {result.seconds:.0f} s")
-    return report("MAML", 1, result, seconds, data.source == "omniglot")
+    return report("MAML", 1, result, seconds, judged)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,12 +147,13 @@ def main(argv: list[str] | None = None) -> int:
     ref = load_reference()
     data = fewshot.load_data(args.data)
     print(f"{data.summary()}; torch {torch.__version__}, {args.threads} thread(s)", flush=True)
-    overrides = {key: ast.literal_eval(value) for key, value in (item.split("=", 1) for item in args.set)}
+    overrides = parse_overrides(args.set)
+    judged = data.source == "omniglot"  # the targets are Omniglot's: no verdict on the glyphs
     ok = True
     if args.method in (None, "protonet"):
-        ok &= run_protonet(ref, data, args.episodes, args.progress, overrides)
+        ok &= run_protonet(ref, data, args.episodes, args.progress, overrides, judged)
     if args.method in (None, "maml"):
-        ok &= run_maml(ref, data, args.episodes, args.progress, overrides)
+        ok &= run_maml(ref, data, args.episodes, args.progress, overrides, judged)
     return 0 if ok else 1
 
 

@@ -31,7 +31,6 @@ Run: ``nice python benchmarks/new_alphabets.py [--method protonet|maml] [--threa
 from __future__ import annotations
 
 import argparse
-import ast
 import sys
 import time
 from dataclasses import dataclass
@@ -46,7 +45,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from hw2_targets import BUDGET_S, load_reference, notebook_settings  # noqa: E402
+from hw2_targets import BUDGET_S, augmentation, load_reference, notebook_settings, parse_overrides  # noqa: E402
 from metakit import fewshot  # noqa: E402
 from metakit.data.charset import CharacterSet  # noqa: E402
 from metakit.data.source import load_characters  # noqa: E402
@@ -201,7 +200,7 @@ def train_protonet(ref, split: AlphabetSplit, s: dict, budget_s: float | None, p
     torch.manual_seed(0)
     model = fewshot.ProtoNetEmbedding(hidden=s["hidden"], downsample=s.get("downsample", "stride"))
     train = EpisodeSampler(split.train, s["ways"], s["shots"], s["queries"], seed=0, rotations=True,
-                           augment=s.get("augment", False))
+                           augment=augmentation(s))
     started = time.perf_counter()
     step = _budgeted(ref.protonet_step, budget_s, started)
     try:
@@ -220,7 +219,7 @@ def train_maml(ref, split: AlphabetSplit, s: dict, budget_s: float | None, progr
     maml = ref.MAML(num_ways=ways, num_inner_steps=s["num_inner_steps"], inner_lr=s["inner_lr"],
                     learn_inner_lrs=s["learn_inner_lrs"], outer_lr=s["outer_lr"], first_order=s.get("first_order", False),
                     hidden=s["hidden"], seed=0)
-    train = EpisodeSampler(split.train, ways, 1, s["queries"], seed=0, rotations=True, augment=s.get("augment", False))
+    train = EpisodeSampler(split.train, ways, 1, s["queries"], seed=0, rotations=True, augment=augmentation(s))
     started = time.perf_counter()
     outer_step = maml.outer_step
 
@@ -289,19 +288,6 @@ def run(method: str, ref, split: AlphabetSplit, episodes: int, overrides: dict, 
           f" budget {BUDGET_S / 60:.0f} min)", flush=True)
     return {"settings": s, "steps_done": done, "train_s": train_s, "total_s": total,
             "accuracy": {v: {f: mean_ci95(a) for f, a in r.items()} for v, r in rows.items()}}
-
-
-def parse_overrides(items: Sequence[str]) -> dict:
-    overrides = {}
-    for item in items:
-        if "=" not in item:
-            raise SystemExit(f"--set wants KEY=VALUE; got {item!r}")
-        key, value = item.split("=", 1)
-        try:
-            overrides[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            overrides[key] = value  # a bare word such as downsample=pool
-    return overrides
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -32,3 +32,26 @@ def test_hw2_targets_runs_on_glyphs_without_a_verdict(capsys):
         line = next(line for line in out.splitlines() if figure in line)
         assert "target" not in line and "MISSED" not in line, line
     assert "'steps': 2" in out
+
+
+def test_augmentation_scales_every_range_of_the_notebooks_jitter():
+    from metakit.episodes import AffineJitter
+
+    assert hw2_targets.augmentation({"augment": False, "augment_strength": 2.0}) is False
+    assert hw2_targets.augmentation({"augment": True}) is True  # the sampler's own default jitter
+    assert hw2_targets.augmentation({"augment": True, "augment_strength": 0}) is False
+    base = AffineJitter()
+    doubled = hw2_targets.augmentation({"augment": True, "augment_strength": 2.0})
+    assert doubled == AffineJitter(degrees=2 * base.degrees, scale=2 * base.scale, shear=2 * base.shear,
+                                   shift=2 * base.shift)
+
+
+def test_overrides_read_literals_and_bare_words():
+    assert hw2_targets.parse_overrides(["steps=3000", "augment=False", "downsample=pool", "lr=1e-3"]) == {
+        "steps": 3000, "augment": False, "downsample": "pool", "lr": 1e-3}
+    try:
+        hw2_targets.parse_overrides(["steps"])
+    except SystemExit as error:
+        assert "KEY=VALUE" in str(error)
+    else:
+        raise AssertionError("a --set item without '=' must be refused")

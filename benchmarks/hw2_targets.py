@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import json
 import sys
 import time
@@ -64,8 +65,7 @@ def augmentation(s: dict) -> bool | AffineJitter:
     if strength == 1:
         return True
     base = AffineJitter()
-    return AffineJitter(degrees=base.degrees * strength, scale=base.scale * strength, shear=base.shear * strength,
-                        shift=base.shift * strength)
+    return dataclasses.replace(base, **{f.name: getattr(base, f.name) * strength for f in dataclasses.fields(base)})
 
 
 def parse_overrides(items: list[str]) -> dict:

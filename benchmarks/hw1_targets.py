@@ -13,10 +13,13 @@ against the issue's targets (Omniglot: 2-way 1-shot and 2-way 2-shot >= 90%, 3-w
 4-way 1-shot >= 70%, each run <= 300 s on 2 CPU cores). It takes about as long as the runs do
 (20-30 minutes): run it under ``nice`` on a quiet machine, since the times are the point.
 
-Run: ``python benchmarks/hw1_targets.py [--data omniglot glyphs] [--only 2,1 3,1] [--threads 2] [--steps-factor 2]``
+Run: ``python benchmarks/hw1_targets.py [--data omniglot glyphs] [--only 2,1 3,1] [--threads 2] [--steps-factor 2]
+[--set augment=True hidden=256]``
 
 ``--steps-factor F`` trains F times the notebook's steps (same schedule shape, rounded): one point of
-the curve of accuracy against budget where a target is missed.
+the curve of accuracy against budget where a target is missed. ``--set KEY=VALUE`` overrides one of the
+settings (``hidden``, ``meta_batch``, ``lr``, ``rotations``, ``augment``: affine warps of the training
+images, ...) for every run.
 """
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from calibrate_hw1 import SOLUTION, load_cells  # noqa: E402
+from hw2_targets import parse_overrides  # noqa: E402
 from metakit import blackbox  # noqa: E402
 from metakit.episodes import EpisodeSampler  # noqa: E402
 
@@ -80,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--steps-factor", type=float, default=1.0, help="train this many times the notebook's steps")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="override a setting for every run, e.g. augment=True hidden=256")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     reference = load_cells()
@@ -87,8 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.only:
         wanted = {tuple(int(x) for x in s.split(",")) for s in args.only}
         settings = {key: value for key, value in settings.items() if key in wanted}
+    overrides = parse_overrides(args.set)
+    settings = {key: {**value, **overrides} for key, value in settings.items()}
     settings = {key: {**value, "steps": max(1, round(value["steps"] * args.steps_factor))}
                 for key, value in settings.items()}
+    if overrides:
+        print(f"overrides: {overrides}", flush=True)
     rows, missed = [], []
     for source in args.data:
         if source == "omniglot" and not blackbox.omniglot_available():

@@ -25,6 +25,16 @@ def test_hw1_targets_scales_the_notebooks_steps_and_prints_the_table(capsys):
     assert "3-way" not in out  # --only keeps one setting
 
 
+def test_hw1_targets_overrides_a_setting_for_every_run(capsys):
+    code = hw1_targets.main(["--data", "glyphs", "--only", "2,1", "--threads", "1", "--no-progress",
+                             "--steps-factor", "0.001", "--set", "hidden=8", "augment=True"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "overrides: {'hidden': 8, 'augment': True}" in out
+    row = next(line for line in out.splitlines() if line.startswith("glyphs") and "2-way 1-shot" in line)
+    assert row.split()[3] == "8", row  # the hidden column
+
+
 def test_hw2_targets_runs_on_glyphs_without_a_verdict(capsys):
     code = hw2_targets.main(["--data", "glyphs", "--threads", "1", "--episodes", "3", "--set", "steps=2"])
     out = capsys.readouterr().out

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import dataclasses
 import json
 import sys
 import time
@@ -64,8 +63,7 @@ def augmentation(s: dict) -> bool | AffineJitter:
         return False
     if strength == 1:
         return True
-    base = AffineJitter()
-    return dataclasses.replace(base, **{f.name: getattr(base, f.name) * strength for f in dataclasses.fields(base)})
+    return AffineJitter().scaled(strength)
 
 
 def parse_overrides(items: list[str]) -> dict:

@@ -141,6 +141,21 @@ def test_augment_with_zero_ranges_is_the_identity() -> None:
     assert torch.allclose(plain.query, still.query, atol=1e-5)
 
 
+def test_scaled_jitter_multiplies_every_range() -> None:
+    from metakit.augment import AffineJitter
+
+    base = AffineJitter()
+    doubled = base.scaled(2.0)
+    assert doubled == AffineJitter(degrees=20.0, scale=0.2, shear=0.3, shift=4.0)
+    assert base.scaled(0) == AffineJitter(0, 0, 0, 0) and base.scaled(1) == base
+    # the same draws, twice the range: every shift (theta's last column) exactly doubles
+    theta = base.sample(50, torch.Generator().manual_seed(0))
+    theta2 = doubled.sample(50, torch.Generator().manual_seed(0))
+    assert torch.allclose(theta2[:, :, 2], 2 * theta[:, :, 2])
+    with pytest.raises(ValueError, match="negative"):
+        base.scaled(-1.0)
+
+
 # ------------------------------------------------------------------ pinned streams
 def pinned_images() -> np.ndarray:
     return (np.arange(12 * 20 * 28 * 28) % 251).astype(np.uint8).reshape(12, 20, 28, 28)

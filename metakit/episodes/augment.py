@@ -10,6 +10,7 @@ convention); ``warp(images [..., H, W], theta [..., 2, 3])`` keeps the shape of 
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -32,6 +33,13 @@ class AffineJitter:
     scale: float = 0.1
     shear: float = 0.15
     shift: float = 2.0
+
+    def scaled(self, factor: float) -> "AffineJitter":
+        """The same jitter with every range times ``factor`` (2: twice the rotation, stretch, shear
+        and shift; 0: no distortion at all)."""
+        if factor < 0:
+            raise ValueError(f"a jitter's ranges cannot be negative; got factor {factor}")
+        return dataclasses.replace(self, **{f.name: getattr(self, f.name) * factor for f in dataclasses.fields(self)})
 
     def sample(self, count: int, generator: torch.Generator, size: int = 28) -> torch.Tensor:
         """``theta [count, 2, 3]`` float32 for ``count`` images of ``size x size`` pixels."""

@@ -10,9 +10,8 @@ convention); ``warp(images [..., H, W], theta [..., 2, 3])`` keeps the shape of 
 """
 from __future__ import annotations
 
-import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import torch
 import torch.nn.functional as F
@@ -39,7 +38,7 @@ class AffineJitter:
         and shift; 0: no distortion at all)."""
         if factor < 0:
             raise ValueError(f"a jitter's ranges cannot be negative; got factor {factor}")
-        return dataclasses.replace(self, **{f.name: getattr(self, f.name) * factor for f in dataclasses.fields(self)})
+        return replace(self, **{field.name: getattr(self, field.name) * factor for field in fields(self)})
 
     def sample(self, count: int, generator: torch.Generator, size: int = 28) -> torch.Tensor:
         """``theta [count, 2, 3]`` float32 for ``count`` images of ``size x size`` pixels."""
